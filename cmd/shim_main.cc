@@ -1,0 +1,31 @@
+// containerd-shim-reaper-v2: entry point. See src/bootstrap.h and src/shim_daemon.h.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bootstrap.h"
+#include "shim_args.h"
+#include "shim_daemon.h"
+#include "spawn.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], reaper::kPauseArg) == 0) reaper::PauseForever();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = reaper::ParseShimArgs(args);
+  if (!parsed.ok()) {
+    fprintf(stderr, "containerd-shim-reaper-v2: %s\n", parsed.status().message().c_str());
+    return 2;
+  }
+  const auto& a = *parsed;
+  if (a.action == "version") {
+    printf("containerd-shim-reaper-v2:\n  Version: %s\n", REAPER_VERSION);
+    return 0;
+  }
+  if (a.action == "start") return reaper::RunStart(a);
+  if (a.action == "delete") return reaper::RunDelete(a);
+  if (a.action == "serve") return reaper::RunDaemon(a);
+  fprintf(stderr, "containerd-shim-reaper-v2: unknown action \"%s\" (want start or delete)\n", a.action.c_str());
+  return 2;
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs every Debian package Reaper needs to build and test. The one list of dependencies.
+set -euo pipefail
+BUILD_PKGS=(g++ cmake ninja-build pkg-config protobuf-compiler libprotobuf-dev nlohmann-json3-dev
+            libgtest-dev libgmock-dev)
+TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip)
+need=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if ((${#need[@]})); then
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi

@@ -1,0 +1,142 @@
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace reaper {
+namespace {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status MkdirAll(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string p = path.substr(0, i);
+      if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno(errno, "mkdir " + p);
+    }
+  }
+  return Status::Ok();
+}
+
+// Fields of /proc/<pid>/stat after the command name (which may contain spaces).
+std::vector<std::string> StatFields(pid_t pid) {
+  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = s.rfind(')');
+  std::vector<std::string> out;
+  if (close == std::string::npos) return out;
+  std::istringstream in(s.substr(close + 2));
+  std::string f;
+  while (in >> f) out.push_back(f);
+  return out;  // out[0] is field 3 (state)
+}
+}  // namespace
+
+std::optional<std::string> FindCgroup2Mount(std::string_view mountinfo) {
+  size_t pos = 0;
+  while (pos < mountinfo.size()) {
+    size_t eol = mountinfo.find('\n', pos);
+    if (eol == std::string_view::npos) eol = mountinfo.size();
+    std::string line(mountinfo.substr(pos, eol - pos));
+    pos = eol + 1;
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    std::istringstream tail(line.substr(sep + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, sep));
+    std::string f, mnt;
+    for (int i = 0; i < 5 && head >> f; ++i) {
+      if (i == 4) mnt = f;
+    }
+    if (!mnt.empty()) return mnt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> DefaultCgroupParent() {
+  auto m = FindCgroup2Mount(ReadFile("/proc/self/mountinfo"));
+  if (!m) return std::nullopt;
+  return *m + "/reaper";
+}
+
+Result<Cgroup> Cgroup::Create(const std::string& path) {
+  REAPER_RETURN_IF_ERROR(MkdirAll(path));
+  Cgroup cg;
+  cg.path_ = path;
+  cg.procs_.reset(open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!cg.procs_) return Status::FromErrno(errno, "open " + path + "/cgroup.procs");
+  return cg;
+}
+
+Cgroup Cgroup::Existing(const std::string& path) {
+  Cgroup cg;
+  cg.path_ = path;
+  return cg;
+}
+
+std::vector<pid_t> Cgroup::Pids() const {
+  std::vector<pid_t> out;
+  std::istringstream in(ReadFile(path_ + "/cgroup.procs"));
+  pid_t p;
+  while (in >> p) out.push_back(p);
+  return out;
+}
+
+Status Cgroup::Signal(int sig) const {
+  if (sig == SIGKILL) {
+    UniqueFd k(open((path_ + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+    if (k && write(k.get(), "1", 1) == 1) return Status::Ok();
+    if (errno == ENOENT && access(path_.c_str(), F_OK) != 0) return Status::Ok();
+  }
+  for (pid_t p : Pids()) {
+    if (kill(p, sig) != 0 && errno != ESRCH) return Status::FromErrno(errno, "kill " + std::to_string(p));
+  }
+  return Status::Ok();
+}
+
+bool Cgroup::Populated() const {
+  std::string ev = ReadFile(path_ + "/cgroup.events");
+  return ev.find("populated 1") != std::string::npos;
+}
+
+Status Cgroup::Remove() {
+  procs_.reset();
+  if (rmdir(path_.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "rmdir " + path_);
+  return Status::Ok();
+}
+
+std::vector<pid_t> PidsInSession(pid_t sid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    auto f = StatFields(static_cast<pid_t>(pid));
+    // f[0]=state(3) f[1]=ppid(4) f[2]=pgrp(5) f[3]=session(6)
+    if (f.size() > 3 && f[0] != "Z" && std::stol(f[3]) == sid) out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return out;
+}
+
+unsigned long long ProcessStartTime(pid_t pid) {
+  auto f = StatFields(pid);
+  if (f.size() < 20) return 0;
+  return std::stoull(f[19]);  // field 22
+}
+
+}  // namespace reaper

@@ -1,0 +1,71 @@
+// The shim's model of containers and their processes (protocol.md §3.2).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cgroup.h"
+#include "oci_spec.h"
+#include "process_io.h"
+#include "reactor.h"
+#include "spawn.h"
+#include "ttrpc_server.h"
+
+namespace reaper {
+
+struct Timestamp {
+  int64_t sec = 0;
+  int32_t nsec = 0;
+  static Timestamp Now();
+};
+
+enum class ProcState {
+  kCreating,  // forked, setting up; Create's reply waits for "ready"
+  kCreated,   // held before execve (init) or registered (exec, pid 0)
+  kStarting,  // released; Start's reply waits for the execve outcome
+  kRunning,
+  kStopped,
+};
+
+struct Process {
+  std::string container_id;
+  std::string exec_id;  // empty for init
+  pid_t pid = 0;
+  ProcState state = ProcState::kCreated;
+  IoPaths paths;
+  ProcessSpec spec;
+  std::string exe;
+  std::unique_ptr<ProcessIo> io;
+  UniqueFd release_w;
+  UniqueFd status_r;
+  StatusDecoder status;
+  std::string spawn_error;          // from the child's 'E' record
+  ttrpc::Responder pending;         // Create or Start reply waiting on the child
+  std::vector<ttrpc::Responder> waiters;
+  uint32_t exit_status = 0;
+  Timestamp exited_at;
+  Reactor::TimerId io_grace_timer = 0;
+
+  bool is_init() const { return exec_id.empty(); }
+  // The id TaskExit carries: the exec id, or the container id for init.
+  const std::string& event_id() const { return is_init() ? container_id : exec_id; }
+};
+
+struct Container {
+  std::string id;
+  std::string bundle;
+  bool sandbox = false;
+  bool paused = false;
+  bool deleting = false;
+  unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
+  Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
+  std::unique_ptr<Process> init;
+  std::map<std::string, std::unique_ptr<Process>> execs;
+};
+
+}  // namespace reaper

@@ -1,0 +1,79 @@
+#include "state_record.h"
+
+#include "unique_fd.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace reaper {
+
+std::string EncodeStateRecord(const StateRecord& r) {
+  nlohmann::json j = {{"id", r.id},         {"pid", r.pid},
+                      {"start_time", r.start_time}, {"cgroup", r.cgroup},
+                      {"exited", r.exited}, {"exit_status", r.exit_status},
+                      {"exited_sec", r.exited_sec}, {"exited_nsec", r.exited_nsec}};
+  return j.dump();
+}
+
+Result<StateRecord> DecodeStateRecord(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status(Code::kInvalidArgument, "state record is not a JSON object");
+  StateRecord r;
+  try {
+    r.id = j.value("id", "");
+    r.pid = j.value("pid", 0);
+    r.start_time = j.value("start_time", 0ULL);
+    r.cgroup = j.value("cgroup", "");
+    r.exited = j.value("exited", false);
+    r.exit_status = j.value("exit_status", 0U);
+    r.exited_sec = j.value("exited_sec", int64_t{0});
+    r.exited_nsec = j.value("exited_nsec", 0);
+  } catch (const std::exception& e) {
+    return Status(Code::kInvalidArgument, std::string("state record: ") + e.what());
+  }
+  return r;
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Status::FromErrno(errno, "create " + tmp);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status st = Status::FromErrno(errno, "write " + tmp);
+      unlink(tmp.c_str());
+      return st;
+    }
+    off += static_cast<size_t>(n);
+  }
+  fd.reset();
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    Status st = Status::FromErrno(errno, "rename " + tmp);
+    unlink(tmp.c_str());
+    return st;
+  }
+  return Status::Ok();
+}
+
+Status WriteStateRecord(const std::string& bundle, const StateRecord& r) {
+  return WriteFileAtomic(bundle + "/" + kStateRecordName, EncodeStateRecord(r));
+}
+
+Result<StateRecord> ReadStateRecord(const std::string& bundle) {
+  std::string path = bundle + "/" + kStateRecordName;
+  std::ifstream in(path);
+  if (!in) return Status::FromErrno(errno, "open " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return DecodeStateRecord(ss.str());
+}
+
+}  // namespace reaper
