@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# Benchmark containerd-shim-reaper-v2 against containerd-shim-runc-v2.
+#
+#   bench/run.sh                    # 30 interleaved runs per runtime
+#   BENCH_RUNS=100 bench/run.sh
+#
+# Everything goes through ONE private containerd started in a fresh
+# /tmp/reaper-e2e.XXXX directory by tests/e2e/lib.sh (never the system
+# socket); the EXIT trap stops it and every shim/workload of this run, by PID.
+#
+# Measures, for io.containerd.reaper.v2 and io.containerd.runc.v2:
+#   1. wall time of `ctr run --rm --runtime <rt> <img> <id> /bin/true`
+#      (p10/median/p90 over BENCH_RUNS runs, runtimes alternated ABBA);
+#   2. RSS and PSS (/proc/<shim>/smaps_rollup) of the shim serving one
+#      detached `sleep` task, and of the shim serving 3 tasks that share the
+#      annotation io.containerd.runc.v2.group=<x> (`ctr run --annotation`).
+# Prints a markdown report on stdout (progress on stderr). Exit status 0 when
+# every measurement succeeded, 1 when a runtime failed (the report then shows
+# FAILED and the ctr / containerd log lines of the failure).
+#
+# Env: BENCH_RUNS (30), BENCH_WARMUP (2 unmeasured runs per runtime),
+#      BENCH_SETTLE (1 s between task start and the memory reading),
+#      BENCH_LOG_LEVEL (containerd log level, default info: at debug,
+#      containerd also passes -debug to every shim), BENCH_KEEP=1 (keep the
+#      temp dir), REAPER_BIN_DIR (default <repo>/build).
+set -euo pipefail
+
+BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_SELF/.." && pwd)
+BENCH_CMDLINE="BENCH_RUNS=${BENCH_RUNS:-30} bench/run.sh${*:+ $*}"
+RUNS=${BENCH_RUNS:-30}
+WARMUP=${BENCH_WARMUP:-2}
+SETTLE=${BENCH_SETTLE:-1}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+RT_REAPER=io.containerd.reaper.v2
+RT_RUNC=io.containerd.runc.v2
+GROUP_ANNOTATION=io.containerd.runc.v2.group
+CTR_TIMEOUT=60s # ctr's own context timeout for timed runs (no extra process)
+
+# shellcheck source=tests/e2e/lib.sh
+source "$REPO/tests/e2e/lib.sh"
+E2E_KEEP=${BENCH_KEEP:-0}
+E2E_NS=reaper-bench # own namespace; runc state lives in /run/containerd/runc/<ns>
+
+# lib.sh writes a debug-level config; benchmark at $LOG_LEVEL instead (at
+# debug, containerd also starts every shim with -debug).
+eval "_lib_$(declare -f e2e_write_config)"
+e2e_write_config() {
+  _lib_e2e_write_config
+  sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$E2E_DIR/config.toml"
+}
+
+blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer"
+[[ $EUID -eq 0 ]] || die "must run as root"
+[[ -x $REAPER_BIN_DIR/containerd-shim-reaper-v2 ]] ||
+  die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found: cmake -S . -B build -G Ninja && ninja -C build"
+for tool in containerd ctr runc containerd-shim-runc-v2 busybox awk; do
+  command -v "$tool" >/dev/null || die "$tool not installed (scripts/install-deps.sh)"
+done
+
+declare -A FAILED=()   # runtime -> one-line reason
+FAILURE_REPORT=""      # markdown, appended to the report
+
+short() { [[ $1 == "$RT_REAPER" ]] && echo reaper || echo runc; }
+
+# record_failure <rt> <what> <id> <ctr-stderr-file>
+record_failure() {
+  local rt=$1 what=$2 id=$3 errf=$4 lines
+  FAILED[$rt]="$what"
+  lines=$(
+    echo "ctr stderr:"
+    sed 's/^/    /' "$errf" 2>/dev/null | tail -n 20
+    echo "containerd.log lines for $id and errors/warnings:"
+    grep -F -e "$id" -e 'level=error' -e 'level=warning' "$E2E_DIR/containerd.log" 2>/dev/null |
+      tail -n 40 | sed 's/^/    /'
+  )
+  blog "$(short "$rt") FAILED: $what"
+  printf '%s\n' "$lines" >&2
+  FAILURE_REPORT+=$'\n'"### $(short "$rt") ($rt): $what"$'\n\n```\n'"$lines"$'\n```\n'
+}
+
+# ---------------------------------------------------------------------------
+# 1. Latency
+
+declare -A SAMPLES=() # runtime -> newline-separated microseconds
+
+# time_run <rt> <id>: one timed `ctr run --rm`; appends to SAMPLES on success.
+time_run() {
+  local rt=$1 id=$2 t0 t1 rc=0 errf=$E2E_DIR/logs/$2.err
+  t0=$EPOCHREALTIME
+  ctr --address "$E2E_ADDR" --namespace "$E2E_NS" --timeout "$CTR_TIMEOUT" \
+    run --rm --runtime "$rt" "$E2E_IMAGE" "$id" /bin/true </dev/null >/dev/null 2>"$errf" || rc=$?
+  t1=$EPOCHREALTIME
+  if ((rc != 0)); then
+    record_failure "$rt" "ctr run --rm $id /bin/true exited $rc" "$id" "$errf"
+    cleanup_container "$id"
+    return 1
+  fi
+  t0=${t0//[.,]/} t1=${t1//[.,]/} # EPOCHREALTIME has exactly 6 decimals
+  echo "$((10#$t1 - 10#$t0))"
+}
+
+measure_latency() {
+  local i rt us order
+  blog "latency: $WARMUP warm-up + $RUNS measured runs per runtime, interleaved"
+  for ((i = 1; i <= WARMUP; i++)); do
+    for rt in "$RT_REAPER" "$RT_RUNC"; do
+      [[ -z ${FAILED[$rt]:-} ]] || continue
+      time_run "$rt" "$(cid "warm-$(short "$rt")-$i")" >/dev/null || true
+    done
+  done
+  for ((i = 1; i <= RUNS; i++)); do
+    # ABBA: odd runs reaper first, even runs runc first
+    if ((i % 2)); then order=("$RT_REAPER" "$RT_RUNC"); else order=("$RT_RUNC" "$RT_REAPER"); fi
+    for rt in "${order[@]}"; do
+      [[ -z ${FAILED[$rt]:-} ]] || continue
+      if us=$(time_run "$rt" "$(cid "lat-$(short "$rt")-$i")"); then
+        SAMPLES[$rt]+="$us"$'\n'
+      fi
+    done
+  done
+}
+
+# percentiles <file-or-stdin>: "n p10 p50 p90 mean min max" in ms (linear interpolation)
+percentiles() {
+  sort -n | awk '
+    NF { x[n++] = $1; s += $1 }
+    function q(p,   h, lo) { h = (n - 1) * p; lo = int(h); return (lo + 1 < n) ? x[lo] + (h - lo) * (x[lo + 1] - x[lo]) : x[lo] }
+    END { if (n == 0) { print 0; exit }
+          printf "%d %.1f %.1f %.1f %.1f %.1f %.1f\n", n, q(.1)/1000, q(.5)/1000, q(.9)/1000, s/n/1000, x[0]/1000, x[n-1]/1000 }'
+}
+
+# ---------------------------------------------------------------------------
+# 2. Shim memory
+
+ppid_of() { local s; s=$(cat "/proc/$1/stat") || return 1; s=${s##*) }; s=${s#* }; echo "${s%% *}"; }
+rss_pss_of() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r, p }' "/proc/$1/smaps_rollup"; }
+threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+
+# start_sleeper <rt> <id> [ctr-run-options...]: detached `sleep 1000` task
+start_sleeper() {
+  local rt=$1 id=$2 errf=$E2E_DIR/logs/$2.err
+  shift 2
+  track "$id"
+  if ! ctrp run -d --runtime "$rt" --env "E2E_MARK=$E2E_DIR" "$@" "$E2E_IMAGE" "$id" sleep 1000 \
+      </dev/null >/dev/null 2>"$errf"; then
+    record_failure "$rt" "ctr run -d $id sleep 1000 failed" "$id" "$errf"
+    return 1
+  fi
+  if ! wait_until 20 task_is "$id" RUNNING; then
+    echo "task status: '$(task_status "$id")'" >>"$errf"
+    record_failure "$rt" "task $id not RUNNING after 20s" "$id" "$errf"
+    return 1
+  fi
+}
+
+# shim_of <id>: pid of the shim serving task <id> (parent of the task's pid),
+# checked to be a containerd-shim-* of THIS containerd (temp dir in its argv/env).
+shim_of() {
+  local id=$1 tpid spid
+  tpid=$(task_pid "$id")
+  [[ -n $tpid && $tpid != 0 ]] || return 1
+  spid=$(ppid_of "$tpid") || return 1
+  [[ $'\n'$(e2e_shim_pids)$'\n' == *$'\n'"$spid"$'\n'* ]] || return 1
+  echo "$spid"
+}
+
+declare -A MEM=() # "<rt>,<metric>" -> value
+
+# measure_memory <label> <ntasks> [grouped]
+# With "grouped", every task carries $GROUP_ANNOTATION=bench-<run>-<runtime>.
+# The group value differs per runtime on purpose: both shims derive their
+# socket from sha256(<containerd address>/<ns>/<group>), so one shared value
+# would make the second runtime's `start` find the first runtime's shim.
+measure_memory() {
+  local label=$1 n=$2 grouped=${3:-} rt k id ids=() shims spid rss pss errf opts
+  for rt in "$RT_REAPER" "$RT_RUNC"; do
+    [[ -z ${FAILED[$rt]:-} ]] || continue
+    opts=()
+    [[ -z $grouped ]] || opts=(--annotation "$GROUP_ANNOTATION=bench-$E2E_RUNID-$(short "$rt")")
+    for ((k = 1; k <= n; k++)); do
+      id=$(cid "$label-$(short "$rt")-$k")
+      ids+=("$id")
+      start_sleeper "$rt" "$id" "${opts[@]}" || break
+    done
+  done
+  sleep "$SETTLE"
+  for rt in "$RT_REAPER" "$RT_RUNC"; do
+    [[ -z ${FAILED[$rt]:-} ]] || continue
+    shims=""
+    for ((k = 1; k <= n; k++)); do
+      id=$(cid "$label-$(short "$rt")-$k")
+      if ! spid=$(shim_of "$id"); then
+        errf=$E2E_DIR/logs/$id.err
+        echo "cannot identify the shim of $id (task pid '$(task_pid "$id")')" >>"$errf"
+        record_failure "$rt" "no shim process found for task $id" "$id" "$errf"
+        continue 2
+      fi
+      shims+="$spid"$'\n'
+    done
+    shims=$(sort -un <<<"$shims")
+    rss=0 pss=0
+    for spid in $shims; do
+      read -r r p < <(rss_pss_of "$spid")
+      rss=$((rss + r)) pss=$((pss + p))
+    done
+    MEM[$rt,$label,shims]=$(wc -l <<<"$shims")
+    MEM[$rt,$label,rss]=$rss
+    MEM[$rt,$label,pss]=$pss
+    MEM[$rt,$label,threads]=$(threads_of "$(head -n 1 <<<"$shims")")
+    MEM[$rt,$label,pids]=$(tr '\n' ' ' <<<"$shims")
+    blog "$label $(short "$rt"): shim pid(s) ${MEM[$rt,$label,pids]}RSS $rss kB, PSS $pss kB"
+  done
+  # Tear down and wait for the shims to go, so the next phase starts clean.
+  local before
+  before=$(e2e_shim_pids)
+  for id in "${ids[@]}"; do cleanup_container "$id"; done
+  for spid in $before; do
+    wait_pid_exit 10 "$spid" || blog "WARNING: shim $spid ($(readlink "/proc/$spid/exe" 2>/dev/null)) still alive 10s after its tasks were deleted"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Report
+
+fmt_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+fmt_kb() { awk -v k="$1" 'BEGIN { printf "%d kB (%.2f MiB)", k, k / 1024 }'; }
+
+cell() { # <rt> <value>: the value, or FAILED
+  if [[ -n $2 ]]; then echo "$2"; elif [[ -n ${FAILED[$1]:-} ]]; then echo "FAILED"; else echo "n/a"; fi
+}
+
+report() {
+  local cpu containerd_v runc_v shim_rev
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  containerd_v=$(containerd --version)
+  runc_v=$(runc --version | head -n 1)
+  shim_rev=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
+
+  declare -A P=()
+  for rt in "$RT_REAPER" "$RT_RUNC"; do
+    read -r "P[$rt,n]" "P[$rt,p10]" "P[$rt,p50]" "P[$rt,p90]" "P[$rt,mean]" "P[$rt,min]" "P[$rt,max]" \
+      < <(printf '%s' "${SAMPLES[$rt]:-}" | percentiles)
+    if [[ ${P[$rt,n]} == 0 ]]; then for k in p10 p50 p90 mean min max; do P[$rt,$k]=""; done; fi
+  done
+
+  row() { # <label> <reaper> <runc> [ratio]
+    local r c
+    r=$(cell "$RT_REAPER" "$2") c=$(cell "$RT_RUNC" "$3")
+    printf '| %s | %s | %s | %s |\n' "$1" "$r" "$c" "${4:-$(fmt_ratio "$2" "$3")}"
+  }
+  memrow() { # <label> <phase> <metric>
+    local a=${MEM[$RT_REAPER,$2,$3]:-} b=${MEM[$RT_RUNC,$2,$3]:-}
+    printf '| %s | %s | %s | %s |\n' "$1" \
+      "$(if [[ -n $a ]]; then fmt_kb "$a"; else cell "$RT_REAPER" ""; fi)" \
+      "$(if [[ -n $b ]]; then fmt_kb "$b"; else cell "$RT_RUNC" ""; fi)" "$(fmt_ratio "$a" "$b")"
+  }
+
+  cat <<EOF
+# Reaper benchmark
+
+- Command: \`$BENCH_CMDLINE\` (warm-up $WARMUP runs/runtime, settle ${SETTLE}s, containerd log level $LOG_LEVEL)
+- Timed command: \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA
+- Machine: $(nproc) CPUs, $cpu, kernel $(uname -r)
+- $containerd_v; $runc_v
+- Shim: containerd-shim-reaper-v2 at $shim_rev ($(stat -c %s "$REAPER_BIN_DIR/containerd-shim-reaper-v2") bytes, $(file -b "$REAPER_BIN_DIR/containerd-shim-reaper-v2" 2>/dev/null | cut -d, -f1-5 || echo '?'))
+- Date: $(date -u +%Y-%m-%dT%H:%MZ)
+
+| Metric | reaper | runc | reaper/runc |
+|---|---:|---:|---:|
+EOF
+  row "ctr run --rm /bin/true, p10 (ms)" "${P[$RT_REAPER,p10]}" "${P[$RT_RUNC,p10]}"
+  row "ctr run --rm /bin/true, **median** (ms)" "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}"
+  row "ctr run --rm /bin/true, p90 (ms)" "${P[$RT_REAPER,p90]}" "${P[$RT_RUNC,p90]}"
+  row "ctr run --rm /bin/true, mean (min–max) (ms)" \
+    "${P[$RT_REAPER,mean]:+${P[$RT_REAPER,mean]} (${P[$RT_REAPER,min]}–${P[$RT_REAPER,max]})}" \
+    "${P[$RT_RUNC,mean]:+${P[$RT_RUNC,mean]} (${P[$RT_RUNC,min]}–${P[$RT_RUNC,max]})}" \
+    "$(fmt_ratio "${P[$RT_REAPER,mean]}" "${P[$RT_RUNC,mean]}")"
+  row "successful timed runs" "${P[$RT_REAPER,n]}/$RUNS" "${P[$RT_RUNC,n]}/$RUNS" "-"
+  memrow "shim **RSS**, 1 task" single rss
+  memrow "shim PSS, 1 task" single pss
+  memrow "shim RSS, 3 tasks, one group" group rss
+  memrow "shim PSS, 3 tasks, one group" group pss
+  row "shim processes for the 3 grouped tasks" "${MEM[$RT_REAPER,group,shims]:-}" "${MEM[$RT_RUNC,group,shims]:-}"
+  row "shim threads, 1 task / 3 tasks" \
+    "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \
+    "${MEM[$RT_RUNC,single,threads]:+${MEM[$RT_RUNC,single,threads]} / ${MEM[$RT_RUNC,group,threads]:-?}}" "-"
+
+  local lat_ratio rss
+  lat_ratio=$(fmt_ratio "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}")
+  rss=${MEM[$RT_REAPER,single,rss]:-}
+  echo
+  echo "Targets:"
+  echo
+  if [[ $lat_ratio == n/a ]]; then
+    echo "- latency median ≤ 0.5× runc: NOT MEASURED"
+  else
+    echo "- latency median ≤ 0.5× runc: $(awk -v r="$lat_ratio" 'BEGIN { print (r <= 0.5) ? "met" : "NOT met" }') (ratio $lat_ratio)"
+  fi
+  if [[ -z $rss ]]; then
+    echo "- reaper shim RSS ≤ 2 MiB: NOT MEASURED"
+  else
+    echo "- reaper shim RSS ≤ 2 MiB (2048 kB): $( ((rss <= 2048)) && echo met || echo "NOT met") ($rss kB)"
+  fi
+  if [[ -n $FAILURE_REPORT ]]; then
+    echo
+    echo "## Failures"
+    printf '%s\n' "$FAILURE_REPORT"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+
+e2e_install_trap
+e2e_start_containerd
+e2e_build_image
+
+measure_latency
+blog "memory: 1 detached task per runtime"
+measure_memory single 1
+blog "memory: 3 detached tasks per runtime sharing $GROUP_ANNOTATION"
+measure_memory group 3 grouped
+
+report
+((${#FAILED[@]} == 0))

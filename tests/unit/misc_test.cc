@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+#include "state_record.h"
+#include "status.h"
+
+namespace reaper {
+namespace {
+
+TEST(Status, WrapKeepsCodeAndAddsContext) {
+  Status s = Status::FromErrno(ENOENT, "open /x").Wrap("create t1");
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_EQ(s.message(), "create t1: open /x: No such file or directory");
+  EXPECT_EQ(CodeFromErrno(EEXIST), Code::kAlreadyExists);
+  EXPECT_EQ(CodeFromErrno(EPERM), Code::kPermissionDenied);
+}
+
+TEST(Log, LogrusFormat) {
+  std::string line = log::FormatLine("2026-01-01T00:00:00.000000000Z", log::Level::kWarn, "a b",
+                                     {{"id", "t1"}, {"err", "x\"y"}});
+  EXPECT_EQ(line, "time=\"2026-01-01T00:00:00.000000000Z\" level=warning msg=\"a b\" id=t1 err=\"x\\\"y\"\n");
+}
+
+TEST(StateRecord, RoundTripAndAtomicWrite) {
+  char dir[] = "/tmp/reaper-unit.XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  StateRecord r{"c1", 42, 777, "/sys/fs/cgroup/x", true, 137, 100, 5};
+  ASSERT_TRUE(WriteStateRecord(dir, r).ok());
+  struct stat st{};
+  ASSERT_EQ(stat((std::string(dir) + "/" + kStateRecordName).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto back = ReadStateRecord(dir);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->id, "c1");
+  EXPECT_EQ(back->pid, 42);
+  EXPECT_EQ(back->start_time, 777u);
+  EXPECT_EQ(back->exit_status, 137u);
+  EXPECT_EQ(access((std::string(dir) + "/" + kStateRecordName + ".tmp").c_str(), F_OK), -1);
+  EXPECT_FALSE(DecodeStateRecord("garbage").ok());
+  unlink((std::string(dir) + "/" + kStateRecordName).c_str());
+  rmdir(dir);
+}
+
+TEST(Cgroup, FindsCgroup2Mount) {
+  const char* mi =
+      "25 30 0:23 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
+      "26 30 0:24 / /sys/fs/cgroup/unified rw,nosuid,nodev - cgroup2 cgroup2 rw,nsdelegate\n";
+  EXPECT_EQ(*FindCgroup2Mount(mi), "/sys/fs/cgroup/unified");
+  EXPECT_FALSE(FindCgroup2Mount("25 30 0:23 / /x rw - ext4 /dev/sda rw\n"));
+}
+
+}  // namespace
+}  // namespace reaper
