@@ -42,12 +42,24 @@ source "$REPO/tests/e2e/lib.sh"
 E2E_KEEP=${BENCH_KEEP:-0}
 E2E_NS=reaper-bench # own namespace; runc state lives in /run/containerd/runc/<ns>
 
-# lib.sh writes a debug-level config; benchmark at $LOG_LEVEL instead (at
-# debug, containerd also starts every shim with -debug).
+# Hook into lib.sh's e2e_start_containerd, which calls e2e_write_config after
+# creating the temp dir and before exec'ing containerd with
+# PATH=$REAPER_BIN_DIR:$PATH:
+#  - benchmark at $LOG_LEVEL instead of debug (at debug, containerd also
+#    starts every shim with -debug);
+#  - run private copies of BOTH shim binaries from <tmp>/bin, so that (a) a
+#    rebuild of build/ during the run cannot change the binary under test and
+#    (b) the shims share no page-cache pages with shims of other containerds
+#    on the host, which would lower their PSS.
+SHIM_SRC_REAPER=$REAPER_BIN_DIR/containerd-shim-reaper-v2
+SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2 || true)
 eval "_lib_$(declare -f e2e_write_config)"
 e2e_write_config() {
   _lib_e2e_write_config
   sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$E2E_DIR/config.toml"
+  mkdir -p "$E2E_DIR/bin"
+  cp "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$E2E_DIR/bin/"
+  REAPER_BIN_DIR=$E2E_DIR/bin
 }
 
 blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -55,7 +67,7 @@ blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer"
 [[ $EUID -eq 0 ]] || die "must run as root"
-[[ -x $REAPER_BIN_DIR/containerd-shim-reaper-v2 ]] ||
+[[ -x $SHIM_SRC_REAPER ]] ||
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found: cmake -S . -B build -G Ninja && ninja -C build"
 for tool in containerd ctr runc containerd-shim-runc-v2 busybox awk; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/install-deps.sh)"
@@ -137,7 +149,11 @@ percentiles() {
 # 2. Shim memory
 
 ppid_of() { local s; s=$(cat "/proc/$1/stat") || return 1; s=${s##*) }; s=${s#* }; echo "${s%% *}"; }
-rss_pss_of() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r, p }' "/proc/$1/smaps_rollup"; }
+# rss_pss_of <pid>: "RSS PSS USS" in kB (USS = Private_Clean + Private_Dirty)
+rss_pss_of() {
+  awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 }
+       END { print r, p, u }' "/proc/$1/smaps_rollup"
+}
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
 
 # start_sleeper <rt> <id> [ctr-run-options...]: detached `sleep 1000` task
@@ -168,6 +184,18 @@ shim_of() {
   echo "$spid"
 }
 
+# lib.sh's container_absent (`ctr ls -q | grep -q` under pipefail) can see
+# ctr die of SIGPIPE when the id is not the last line and then wrongly report
+# "absent"; check with awk (reads everything) and delete what is left.
+container_listed() { ctrp containers ls -q 2>/dev/null | awk -v id="$1" '$1 == id { f = 1 } END { exit !f }'; }
+remove_container() {
+  local out
+  cleanup_container "$1"
+  if container_listed "$1"; then
+    out=$(ctrp container delete "$1" 2>&1) || blog "WARNING: container delete $1: $out"
+  fi
+}
+
 declare -A MEM=() # "<rt>,<metric>" -> value
 
 # measure_memory <label> <ntasks> [grouped]
@@ -176,7 +204,7 @@ declare -A MEM=() # "<rt>,<metric>" -> value
 # socket from sha256(<containerd address>/<ns>/<group>), so one shared value
 # would make the second runtime's `start` find the first runtime's shim.
 measure_memory() {
-  local label=$1 n=$2 grouped=${3:-} rt k id ids=() shims spid rss pss errf opts
+  local label=$1 n=$2 grouped=${3:-} rt k id ids=() shims=() spid rss pss uss r p u errf opts
   for rt in "$RT_REAPER" "$RT_RUNC"; do
     [[ -z ${FAILED[$rt]:-} ]] || continue
     opts=()
@@ -190,7 +218,7 @@ measure_memory() {
   sleep "$SETTLE"
   for rt in "$RT_REAPER" "$RT_RUNC"; do
     [[ -z ${FAILED[$rt]:-} ]] || continue
-    shims=""
+    shims=()
     for ((k = 1; k <= n; k++)); do
       id=$(cid "$label-$(short "$rt")-$k")
       if ! spid=$(shim_of "$id"); then
@@ -199,25 +227,26 @@ measure_memory() {
         record_failure "$rt" "no shim process found for task $id" "$id" "$errf"
         continue 2
       fi
-      shims+="$spid"$'\n'
+      shims+=("$spid")
     done
-    shims=$(sort -un <<<"$shims")
-    rss=0 pss=0
-    for spid in $shims; do
-      read -r r p < <(rss_pss_of "$spid")
-      rss=$((rss + r)) pss=$((pss + p))
+    mapfile -t shims < <(printf '%s\n' "${shims[@]}" | sort -un)
+    rss=0 pss=0 uss=0
+    for spid in "${shims[@]}"; do
+      read -r r p u < <(rss_pss_of "$spid")
+      rss=$((rss + r)) pss=$((pss + p)) uss=$((uss + u))
     done
-    MEM[$rt,$label,shims]=$(wc -l <<<"$shims")
+    MEM[$rt,$label,shims]=${#shims[@]}
     MEM[$rt,$label,rss]=$rss
     MEM[$rt,$label,pss]=$pss
-    MEM[$rt,$label,threads]=$(threads_of "$(head -n 1 <<<"$shims")")
-    MEM[$rt,$label,pids]=$(tr '\n' ' ' <<<"$shims")
-    blog "$label $(short "$rt"): shim pid(s) ${MEM[$rt,$label,pids]}RSS $rss kB, PSS $pss kB"
+    MEM[$rt,$label,uss]=$uss
+    MEM[$rt,$label,threads]=$(threads_of "${shims[0]}")
+    MEM[$rt,$label,pids]="${shims[*]} "
+    blog "$label $(short "$rt"): shim pid(s) ${MEM[$rt,$label,pids]}RSS $rss kB, PSS $pss kB, USS $uss kB"
   done
   # Tear down and wait for the shims to go, so the next phase starts clean.
   local before
   before=$(e2e_shim_pids)
-  for id in "${ids[@]}"; do cleanup_container "$id"; done
+  for id in "${ids[@]}"; do remove_container "$id"; done
   for spid in $before; do
     wait_pid_exit 10 "$spid" || blog "WARNING: shim $spid ($(readlink "/proc/$spid/exe" 2>/dev/null)) still alive 10s after its tasks were deleted"
   done
@@ -266,7 +295,8 @@ report() {
 - Timed command: \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r)
 - $containerd_v; $runc_v
-- Shim: containerd-shim-reaper-v2 at $shim_rev ($(stat -c %s "$REAPER_BIN_DIR/containerd-shim-reaper-v2") bytes, $(file -b "$REAPER_BIN_DIR/containerd-shim-reaper-v2" 2>/dev/null | cut -d, -f1-5 || echo '?'))
+- Shims under test (private copies in <tmp>/bin): $SHIM_SRC_REAPER (git $shim_rev, built $(date -u -r "$SHIM_SRC_REAPER" +%Y-%m-%dT%H:%MZ), sha256 $(sha256_of "$REAPER_BIN_DIR/containerd-shim-reaper-v2" | cut -c1-12), $(stat -c %s "$REAPER_BIN_DIR/containerd-shim-reaper-v2") bytes, $(file -b "$REAPER_BIN_DIR/containerd-shim-reaper-v2" 2>/dev/null | cut -d, -f1,5 || echo '?')); $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
+- Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
 
 | Metric | reaper | runc | reaper/runc |
@@ -282,8 +312,10 @@ EOF
   row "successful timed runs" "${P[$RT_REAPER,n]}/$RUNS" "${P[$RT_RUNC,n]}/$RUNS" "-"
   memrow "shim **RSS**, 1 task" single rss
   memrow "shim PSS, 1 task" single pss
+  memrow "shim USS (private pages), 1 task" single uss
   memrow "shim RSS, 3 tasks, one group" group rss
   memrow "shim PSS, 3 tasks, one group" group pss
+  memrow "shim USS (private pages), 3 tasks, one group" group uss
   row "shim processes for the 3 grouped tasks" "${MEM[$RT_REAPER,group,shims]:-}" "${MEM[$RT_RUNC,group,shims]:-}"
   row "shim threads, 1 task / 3 tasks" \
     "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \
@@ -314,6 +346,7 @@ EOF
 
 # ---------------------------------------------------------------------------
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 e2e_install_trap
 e2e_start_containerd
 e2e_build_image

@@ -16,11 +16,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "cgroup.h"
+#include "file_util.h"
 #include "oci_spec.h"
 #include "state_record.h"
 #include "task.pb.h"
@@ -64,10 +63,13 @@ Result<UniqueFd> Listen(const std::string& path) {
 }
 
 int ReadOomScoreAdj(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/oom_score_adj");
-  int v = 0;
-  in >> v;
-  return v;
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/oom_score_adj");
+  long long v = 0;
+  if (text.ok()) {
+    auto f = SplitFields(*text);
+    if (f.empty() || !ParseInt(f[0], &v)) v = 0;
+  }
+  return static_cast<int>(v);
 }
 
 // Forks the daemon: new session, /dev/null stdio (stderr: the bundle's log FIFO), the
@@ -196,10 +198,8 @@ int RunDelete(const ShimArgs& a) {
     unlink((bundle + "/" + kStateRecordName).c_str());
   }
   // A socket nobody listens on any more is removed (a live grouped shim is never touched).
-  std::ifstream addr(bundle + "/address");
-  std::stringstream ss;
-  ss << addr.rdbuf();
-  std::string path = SocketPath(ss.str());
+  auto addr = ReadFile(bundle + "/address", 4096);
+  std::string path = addr.ok() ? SocketPath(*addr) : "";
   if (!path.empty() && path.rfind(std::string(kSocketDir) + "/", 0) == 0 && !CanConnect(path)) {
     unlink(path.c_str());
   }

@@ -1,5 +1,7 @@
 #include "cgroup.h"
 
+#include "file_util.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,16 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 namespace reaper {
 namespace {
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string ReadOrEmpty(const std::string& path) {
+  auto r = ReadFile(path);
+  return r.ok() ? std::move(*r) : std::string();
 }
 
 Status MkdirAll(const std::string& path) {
@@ -31,13 +29,11 @@ Status MkdirAll(const std::string& path) {
 
 // Fields of /proc/<pid>/stat after the command name (which may contain spaces).
 std::vector<std::string> StatFields(pid_t pid) {
-  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string s = ReadOrEmpty("/proc/" + std::to_string(pid) + "/stat");
   auto close = s.rfind(')');
   std::vector<std::string> out;
   if (close == std::string::npos) return out;
-  std::istringstream in(s.substr(close + 2));
-  std::string f;
-  while (in >> f) out.push_back(f);
+  for (auto f : SplitFields(std::string_view(s).substr(close + 1))) out.emplace_back(f);
   return out;  // out[0] is field 3 (state)
 }
 }  // namespace
@@ -51,22 +47,16 @@ std::optional<std::string> FindCgroup2Mount(std::string_view mountinfo) {
     pos = eol + 1;
     auto sep = line.find(" - ");
     if (sep == std::string::npos) continue;
-    std::istringstream tail(line.substr(sep + 3));
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head(line.substr(0, sep));
-    std::string f, mnt;
-    for (int i = 0; i < 5 && head >> f; ++i) {
-      if (i == 4) mnt = f;
-    }
-    if (!mnt.empty()) return mnt;
+    auto tail = SplitFields(std::string_view(line).substr(sep + 3));
+    if (tail.empty() || tail[0] != "cgroup2") continue;
+    auto head = SplitFields(std::string_view(line).substr(0, sep));
+    if (head.size() >= 5) return std::string(head[4]);
   }
   return std::nullopt;
 }
 
 std::optional<std::string> DefaultCgroupParent() {
-  auto m = FindCgroup2Mount(ReadFile("/proc/self/mountinfo"));
+  auto m = FindCgroup2Mount(ReadOrEmpty("/proc/self/mountinfo"));
   if (!m) return std::nullopt;
   return *m + "/reaper";
 }
@@ -88,9 +78,11 @@ Cgroup Cgroup::Existing(const std::string& path) {
 
 std::vector<pid_t> Cgroup::Pids() const {
   std::vector<pid_t> out;
-  std::istringstream in(ReadFile(path_ + "/cgroup.procs"));
-  pid_t p;
-  while (in >> p) out.push_back(p);
+  std::string text = ReadOrEmpty(path_ + "/cgroup.procs");
+  for (auto f : SplitFields(text)) {
+    long long v;
+    if (ParseInt(f, &v) && v > 0) out.push_back(static_cast<pid_t>(v));
+  }
   return out;
 }
 
@@ -107,7 +99,7 @@ Status Cgroup::Signal(int sig) const {
 }
 
 bool Cgroup::Populated() const {
-  std::string ev = ReadFile(path_ + "/cgroup.events");
+  std::string ev = ReadOrEmpty(path_ + "/cgroup.events");
   return ev.find("populated 1") != std::string::npos;
 }
 
@@ -127,7 +119,8 @@ std::vector<pid_t> PidsInSession(pid_t sid) {
     if (*end || pid <= 0) continue;
     auto f = StatFields(static_cast<pid_t>(pid));
     // f[0]=state(3) f[1]=ppid(4) f[2]=pgrp(5) f[3]=session(6)
-    if (f.size() > 3 && f[0] != "Z" && std::stol(f[3]) == sid) out.push_back(static_cast<pid_t>(pid));
+    long long s;
+    if (f.size() > 3 && f[0] != "Z" && ParseInt(f[3], &s) && s == sid) out.push_back(static_cast<pid_t>(pid));
   }
   closedir(d);
   return out;
@@ -135,8 +128,9 @@ std::vector<pid_t> PidsInSession(pid_t sid) {
 
 unsigned long long ProcessStartTime(pid_t pid) {
   auto f = StatFields(pid);
-  if (f.size() < 20) return 0;
-  return std::stoull(f[19]);  // field 22
+  long long v;
+  if (f.size() < 20 || !ParseInt(f[19], &v)) return 0;
+  return static_cast<unsigned long long>(v);  // field 22
 }
 
 }  // namespace reaper

@@ -1,11 +1,11 @@
 #include "oci_spec.h"
 
+#include "file_util.h"
+
 #include <sys/resource.h>
 
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace reaper {
 namespace {
@@ -178,11 +178,9 @@ Result<Spec> ParseSpec(std::string_view text) {
 
 Result<Spec> LoadSpec(const std::string& bundle) {
   std::string path = bundle + "/config.json";
-  std::ifstream in(path);
-  if (!in) return Status::FromErrno(errno, "open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto spec = ParseSpec(ss.str());
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto spec = ParseSpec(*text);
   if (!spec.ok()) return spec.status().Wrap(path);
   return spec;
 }

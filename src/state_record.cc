@@ -1,14 +1,13 @@
 #include "state_record.h"
 
+#include "file_util.h"
 #include "unique_fd.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace reaper {
 
@@ -69,11 +68,9 @@ Status WriteStateRecord(const std::string& bundle, const StateRecord& r) {
 
 Result<StateRecord> ReadStateRecord(const std::string& bundle) {
   std::string path = bundle + "/" + kStateRecordName;
-  std::ifstream in(path);
-  if (!in) return Status::FromErrno(errno, "open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return DecodeStateRecord(ss.str());
+  auto text = ReadFile(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  return DecodeStateRecord(*text);
 }
 
 }  // namespace reaper

@@ -223,7 +223,7 @@ t_grouping() {
   ctr_run -d --annotation "io.containerd.runc.v2.group=$group" -- "$a" sleep 1000
   assert_wait 20 "task a running" task_is "$a" RUNNING
   shims1=$(e2e_shim_pids)
-  assert_eq 1 "$(echo "$shims1" | wc -l)" "shim processes after first task ($shims1)"
+  assert_eq 1 "$(grep -c . <<<"$shims1")" "shim processes after first task ($shims1)"
   ctr_run -d --annotation "io.containerd.runc.v2.group=$group" -- "$b" sleep 1000
   assert_wait 20 "task b running" task_is "$b" RUNNING
   shims2=$(e2e_shim_pids)
@@ -294,6 +294,18 @@ t_bad_missing_binary() {
   assert_ne 0 "$rc" "running a missing binary"
   assert_contains "$out" "/nonexistent/reaper-e2e-binary" "error names the missing binary"
   assert_wait 10 "container removed" container_absent "$(cid nobin)"
+
+  # same for an exec process
+  local id
+  id=$(cid nobin-exec)
+  ctr_run -d -- "$id" sleep 1000
+  assert_wait 20 "task running" task_is "$id" RUNNING
+  rc=0
+  out=$(ctrp task exec --exec-id x1 "$id" /nonexistent/reaper-e2e-exec 2>&1) || rc=$?
+  assert_ne 0 "$rc" "exec of a missing binary"
+  assert_contains "$out" "/nonexistent/reaper-e2e-exec" "exec error names the missing binary"
+  assert_eq RUNNING "$(task_status "$id")" "task still running after the failed exec"
+  cleanup_container "$id"
 }
 
 # ctr parses --config itself (and rejects broken JSON before containerd sees
