@@ -293,7 +293,7 @@ report() {
 
 - Command: \`$BENCH_CMDLINE\` (warm-up $WARMUP runs/runtime, settle ${SETTLE}s, containerd log level $LOG_LEVEL)
 - Timed command: \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA
-- Machine: $(nproc) CPUs, $cpu, kernel $(uname -r)
+- Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }'), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup) ($( [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && echo "cgroup v2" || echo "cgroup v1/hybrid"))
 - $containerd_v; $runc_v
 - Shims under test (private copies in <tmp>/bin): $SHIM_SRC_REAPER (git $shim_rev, built $(date -u -r "$SHIM_SRC_REAPER" +%Y-%m-%dT%H:%MZ), sha256 $(sha256_of "$REAPER_BIN_DIR/containerd-shim-reaper-v2" | cut -c1-12), $(stat -c %s "$REAPER_BIN_DIR/containerd-shim-reaper-v2") bytes, $(file -b "$REAPER_BIN_DIR/containerd-shim-reaper-v2" 2>/dev/null | cut -d, -f1,5 || echo '?')); $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
@@ -346,8 +346,23 @@ EOF
 
 # ---------------------------------------------------------------------------
 
+# runc and reaper leave the (empty) per-namespace parent cgroups behind;
+# remove the ones named after our namespace if they are empty.
+bench_rmdir_cgroups() {
+  local d
+  find /sys/fs/cgroup -maxdepth 3 -depth -type d -name "$E2E_NS" 2>/dev/null |
+    while read -r d; do rmdir "$d" 2>/dev/null || true; done
+}
+bench_exit() {
+  local rc=$?
+  e2e_stop_containerd # stops containerd, shims and marked workloads by PID
+  bench_rmdir_cgroups
+  exit "$rc"
+}
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-e2e_install_trap
+trap bench_exit EXIT
+trap 'exit 130' INT TERM
 e2e_start_containerd
 e2e_build_image
 

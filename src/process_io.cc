@@ -1,9 +1,13 @@
 #include "process_io.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace reaper {
@@ -25,77 +29,152 @@ Result<std::pair<Kind, std::string>> Classify(const std::string& uri) {
   if (stat(uri.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode)) return std::make_pair(Kind::kFile, uri);
   return std::make_pair(Kind::kFifo, uri);
 }
+
+Result<UniqueFd> Dup(int fd) {
+  UniqueFd d(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!d) return Status::FromErrno(errno, "dup");
+  return d;
+}
 }  // namespace
 
 Result<std::unique_ptr<ProcessIo>> ProcessIo::Open(Reactor& reactor, const IoPaths& paths) {
   std::unique_ptr<ProcessIo> io(new ProcessIo(reactor));
-  auto in = Classify(paths.stdin_path);
-  if (!in.ok()) return in.status();
-  if (in->first == Kind::kFifo) {
-    const std::string& p = in->second;
-    io->child_[0].reset(open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!io->child_[0]) return Status::FromErrno(errno, "open stdin " + p);
-    io->stdin_hold_.reset(open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!io->stdin_hold_) return Status::FromErrno(errno, "open stdin writer " + p);
-    // The process wants ordinary blocking reads.
-    fcntl(io->child_[0].get(), F_SETFL, fcntl(io->child_[0].get(), F_GETFL) & ~O_NONBLOCK);
-  } else if (in->first == Kind::kFile) {
-    io->child_[0].reset(open(in->second.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!io->child_[0]) return Status::FromErrno(errno, "open stdin " + in->second);
-  }
-  REAPER_RETURN_IF_ERROR(io->OpenOutput(paths.stdout_path, 1));
-  if (!paths.terminal) REAPER_RETURN_IF_ERROR(io->OpenOutput(paths.stderr_path, 2));
+  Status st = paths.terminal ? io->OpenTerminal(paths) : io->OpenPlain(paths);
+  if (!st.ok()) return st;
   return io;
 }
 
-Status ProcessIo::OpenOutput(const std::string& uri, int index) {
-  const char* name = index == 1 ? "stdout" : "stderr";
+Status ProcessIo::OpenStdinFifo(const std::string& p, UniqueFd* reader) {
+  reader->reset(open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!*reader) return Status::FromErrno(errno, "open stdin " + p);
+  stdin_hold_.reset(open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!stdin_hold_) return Status::FromErrno(errno, "open stdin writer " + p);
+  return Status::Ok();
+}
+
+Status ProcessIo::OpenSink(const std::string& uri, const char* name, UniqueFd* dst, UniqueFd* keepalive) {
   auto c = Classify(uri);
   if (!c.ok()) return c.status();
   const std::string& p = c->second;
-  if (c->first == Kind::kNull) return Status::Ok();
-  if (c->first == Kind::kFile) {
-    child_[index].reset(open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-    if (!child_[index]) return Status::FromErrno(errno, std::string("open ") + name + " " + p);
-    return Status::Ok();
+  switch (c->first) {
+    case Kind::kNull:
+      dst->reset(open("/dev/null", O_WRONLY | O_CLOEXEC));
+      break;
+    case Kind::kFile:
+      dst->reset(open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+      break;
+    case Kind::kFifo:
+      // Reader first: it keeps the FIFO alive without a client and lets the writer open.
+      keepalive->reset(open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!*keepalive) return Status::FromErrno(errno, std::string("open ") + name + " " + p);
+      dst->reset(open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      break;
   }
-  Pending& pd = pending_[index];
-  // Reader first: it keeps the FIFO alive without a client and lets the writer open at once.
-  pd.keepalive.reset(open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!pd.keepalive) return Status::FromErrno(errno, std::string("open ") + name + " " + p);
-  pd.fifo_w.reset(open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!pd.fifo_w) return Status::FromErrno(errno, std::string("open ") + name + " writer " + p);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno(errno, std::string(name) + " pipe");
-  pd.pipe_r.reset(fds[0]);
-  child_[index].reset(fds[1]);
+  if (!*dst) return Status::FromErrno(errno, std::string("open ") + name + " " + (p.empty() ? "/dev/null" : p));
+  return Status::Ok();
+}
+
+Status ProcessIo::OpenPlain(const IoPaths& paths) {
+  auto in = Classify(paths.stdin_path);
+  if (!in.ok()) return in.status();
+  if (in->first == Kind::kFifo) {
+    REAPER_RETURN_IF_ERROR(OpenStdinFifo(in->second, &child_[0]));
+    // The process wants ordinary blocking reads.
+    fcntl(child_[0].get(), F_SETFL, fcntl(child_[0].get(), F_GETFL) & ~O_NONBLOCK);
+  } else if (in->first == Kind::kFile) {
+    child_[0].reset(open(in->second.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!child_[0]) return Status::FromErrno(errno, "open stdin " + in->second);
+  }
+  const std::string* outs[] = {&paths.stdout_path, &paths.stderr_path};
+  for (int i = 1; i <= 2; ++i) {
+    const std::string& uri = *outs[i - 1];
+    const char* name = i == 1 ? "stdout" : "stderr";
+    auto c = Classify(uri);
+    if (!c.ok()) return c.status();
+    if (c->first == Kind::kNull) continue;  // the child gets /dev/null
+    if (c->first == Kind::kFile) {
+      UniqueFd unused;
+      REAPER_RETURN_IF_ERROR(OpenSink(uri, name, &child_[i], &unused));
+      continue;
+    }
+    Copy cp;
+    REAPER_RETURN_IF_ERROR(OpenSink(uri, name, &cp.dst, &cp.keepalive));
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno(errno, std::string(name) + " pipe");
+    cp.src.reset(fds[0]);
+    child_[i].reset(fds[1]);
+    copies_.push_back(std::move(cp));
+  }
+  return Status::Ok();
+}
+
+Status ProcessIo::OpenTerminal(const IoPaths& paths) {
+  master_.reset(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master_) return Status::FromErrno(errno, "posix_openpt");
+  if (grantpt(master_.get()) != 0 || unlockpt(master_.get()) != 0) return Status::FromErrno(errno, "unlockpt");
+  char name[128];
+  if (ptsname_r(master_.get(), name, sizeof name) != 0) return Status::FromErrno(errno, "ptsname");
+  UniqueFd slave(open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) return Status::FromErrno(errno, std::string("open ") + name);
+  for (int i = 0; i < 3; ++i) {
+    auto d = Dup(slave.get());
+    if (!d.ok()) return d.status();
+    child_[i] = std::move(*d);
+  }
+  Copy out;
+  REAPER_RETURN_IF_ERROR(OpenSink(paths.stdout_path, "stdout", &out.dst, &out.keepalive));
+  auto m = Dup(master_.get());
+  if (!m.ok()) return m.status();
+  out.src = std::move(*m);
+  copies_.push_back(std::move(out));
+  auto in = Classify(paths.stdin_path);
+  if (!in.ok()) return in.status();
+  if (in->first != Kind::kNull) {
+    Copy cp;
+    cp.output = false;
+    if (in->first == Kind::kFifo) {
+      REAPER_RETURN_IF_ERROR(OpenStdinFifo(in->second, &cp.src));
+    } else {
+      cp.src.reset(open(in->second.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!cp.src) return Status::FromErrno(errno, "open stdin " + in->second);
+    }
+    auto w = Dup(master_.get());
+    if (!w.ok()) return w.status();
+    cp.dst = std::move(*w);
+    copies_.push_back(std::move(cp));
+  }
   return Status::Ok();
 }
 
 ProcessIo::~ProcessIo() = default;
 
 StdioFds ProcessIo::child_fds() const {
-  return StdioFds{child_[0].get(), child_[1].get(), child_[2].get()};
+  return StdioFds{child_[0].get(), child_[1].get(), child_[2].get(), terminal()};
 }
 
 Status ProcessIo::Started() {
+  started_ = true;
   for (auto& fd : child_) fd.reset();
-  for (int i = 1; i < 3; ++i) {
-    Pending& pd = pending_[i];
-    if (!pd.pipe_r) continue;
-    copiers_[i] = std::make_unique<OutputCopier>(reactor_, std::move(pd.pipe_r), std::move(pd.fifo_w),
-                                                 std::move(pd.keepalive));
-    REAPER_RETURN_IF_ERROR(copiers_[i]->Start([this] { CheckDrained(); }));
+  for (auto& cp : copies_) {
+    cp.copier = std::make_unique<FdCopier>(reactor_, std::move(cp.src), std::move(cp.dst), std::move(cp.keepalive));
+    REAPER_RETURN_IF_ERROR(cp.copier->Start([this] { CheckDrained(); }));
   }
   return Status::Ok();
 }
 
+Status ProcessIo::Resize(uint32_t width, uint32_t height) {
+  if (!master_) return Status::Ok();
+  winsize ws{};
+  ws.ws_col = static_cast<unsigned short>(width);
+  ws.ws_row = static_cast<unsigned short>(height);
+  if (ioctl(master_.get(), TIOCSWINSZ, &ws) != 0) return Status::FromErrno(errno, "TIOCSWINSZ");
+  return Status::Ok();
+}
+
 bool ProcessIo::drained() const {
-  for (const auto& c : copiers_) {
-    if (c && !c->done()) return false;
-  }
-  for (int i = 1; i < 3; ++i) {
-    if (pending_[i].pipe_r) return false;
+  for (const auto& cp : copies_) {
+    if (!cp.output) continue;
+    if (!cp.copier || !cp.copier->done()) return false;
   }
   return true;
 }
@@ -111,10 +190,20 @@ void ProcessIo::CheckDrained() {
 
 void ProcessIo::Finish() {
   stdin_hold_.reset();
-  for (int i = 1; i < 3; ++i) pending_[i] = Pending{};
-  for (auto& c : copiers_) {
-    if (c) c->Finish();
+  for (auto& cp : copies_) {
+    if (cp.copier) {
+      cp.copier->Finish();
+    } else {
+      cp.src.reset();
+      cp.dst.reset();
+      cp.keepalive.reset();
+      cp.copier = nullptr;
+    }
   }
+  // Copies that never started count as done once their fds are closed.
+  copies_.erase(std::remove_if(copies_.begin(), copies_.end(), [](const Copy& c) { return !c.copier; }),
+                copies_.end());
+  master_.reset();
   CheckDrained();
 }
 

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -86,6 +87,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   sigprocmask(SIG_UNBLOCK, &all, nullptr);
   prctl(PR_SET_PDEATHSIG, 0);
   if (setsid() < 0) Fail(status_w, "setsid", "", errno);
+  if (req.stdio.terminal && ioctl(req.stdio.in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
   if (req.cgroup_procs_fd >= 0 && write(req.cgroup_procs_fd, "0", 1) != 1) {
     Fail(status_w, "join cgroup", "", errno);
   }

@@ -25,6 +25,7 @@ struct StdioFds {
   int in = -1;  // not owned; -1 means /dev/null
   int out = -1;
   int err = -1;
+  bool terminal = false;  // `in` is a PTY slave: make it the controlling terminal
 };
 
 struct SpawnRequest {

@@ -122,9 +122,6 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
     p->spec.args = {"reaper-sandbox"};
   } else {
     p->spec = std::move(spec->process);
-    if (req.terminal()) {
-      return r.Reply(Status(Code::kUnimplemented, "create " + id + ": terminal is not supported yet"));
-    }
     auto exe = ResolveExecutable(p->spec);
     if (!exe.ok()) return r.Reply(LaunchError(exe.status(), "create " + id));
     p->exe = std::move(*exe);
@@ -255,7 +252,6 @@ void TaskService::Exec(const std::string& payload, ttrpc::Responder r) {
   }
   auto spec = ParseProcess(req.spec().value());
   if (!spec.ok()) return r.Reply(spec.status().Wrap("exec " + req.exec_id()));
-  if (req.terminal()) return r.Reply(Status(Code::kUnimplemented, "exec " + req.exec_id() + ": terminal is not supported yet"));
   auto p = std::make_unique<Process>();
   p->container_id = c->id;
   p->exec_id = req.exec_id();
@@ -380,7 +376,10 @@ void TaskService::ResizePty(const std::string& payload, ttrpc::Responder r) {
   if (!Parse(req, payload, r)) return;
   auto pr = FindProcess(req.id(), req.exec_id());
   if (!pr.ok()) return r.Reply(pr.status());
-  ReplyEmpty(r);  // no terminal yet: nothing to resize
+  Process& p = **pr;
+  if (!p.io) return ReplyEmpty(r);
+  if (Status st = p.io->Resize(req.width(), req.height()); !st.ok()) return r.Reply(st);
+  ReplyEmpty(r);
 }
 
 void TaskService::Update(const std::string& payload, ttrpc::Responder r) {

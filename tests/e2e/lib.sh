@@ -170,6 +170,17 @@ disabled_plugins = [
 EOF
 }
 
+# Copy the shim binaries into <tmp>/bin (put first in containerd's PATH) so
+# that a rebuild of $REAPER_BIN_DIR during the run cannot break it.
+e2e_snapshot_shim() {
+  local f
+  mkdir -p "$E2E_DIR/bin"
+  for f in "$REAPER_BIN_DIR"/containerd-shim-*; do
+    [[ -f $f && -x $f ]] || continue
+    cp "$f" "$E2E_DIR/bin/.tmp" && mv "$E2E_DIR/bin/.tmp" "$E2E_DIR/bin/${f##*/}"
+  done
+}
+
 containerd_answers() { E2E_CTR_TIMEOUT=5 ctrp version >/dev/null 2>&1; }
 
 e2e_start_containerd() {
@@ -181,9 +192,10 @@ e2e_start_containerd() {
   E2E_STATE=$E2E_DIR/state
   mkdir -p "$E2E_DIR/tmp" "$E2E_DIR/logs" "$E2E_DIR/data"
   e2e_write_config
-  log "private containerd in $E2E_DIR (runtime $RUNTIME, shim dir $REAPER_BIN_DIR)"
+  e2e_snapshot_shim
+  log "private containerd in $E2E_DIR (runtime $RUNTIME, shim from $REAPER_BIN_DIR)"
   # cwd = temp dir so that ./containerd-shim-* lookups cannot hit the repo.
-  (cd "$E2E_DIR" && PATH="$REAPER_BIN_DIR:$PATH" exec containerd --config "$E2E_DIR/config.toml" \
+  (cd "$E2E_DIR" && PATH="$E2E_DIR/bin:$PATH" exec containerd --config "$E2E_DIR/config.toml" \
       >"$E2E_DIR/containerd.log" 2>&1 </dev/null) &
   E2E_CONTAINERD_PID=$!
   if ! wait_until 30 containerd_answers; then
