@@ -1,4 +1,6 @@
 // containerd-shim-reaper-v2: entry point. See src/bootstrap.h and src/shim_daemon.h.
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,7 +13,12 @@
 #include "version.h"
 
 int main(int argc, char** argv) {
-  if (argc > 1 && strcmp(argv[1], reaper::kPauseArg) == 0) reaper::PauseForever();
+  // The daemon and the placeholder are re-executed through /proc/self/exe; give them
+  // recognisable names in ps/top (comm holds 15 characters, as for runc's shim).
+  if (argc > 1 && strcmp(argv[1], reaper::kPauseArg) == 0) {
+    prctl(PR_SET_NAME, "reaper-sandbox");
+    reaper::PauseForever();
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = reaper::ParseShimArgs(args);
   if (!parsed.ok()) {
@@ -25,7 +32,10 @@ int main(int argc, char** argv) {
   }
   if (a.action == "start") return reaper::RunStart(a);
   if (a.action == "delete") return reaper::RunDelete(a);
-  if (a.action == "serve") return reaper::RunDaemon(a);
+  if (a.action == "serve") {
+    prctl(PR_SET_NAME, "containerd-shim");
+    return reaper::RunDaemon(a);
+  }
   fprintf(stderr, "containerd-shim-reaper-v2: unknown action \"%s\" (want start or delete)\n", a.action.c_str());
   return 2;
 }
