@@ -27,7 +27,12 @@ set -euo pipefail
 
 BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SELF/.." && pwd)
-BENCH_CMDLINE="BENCH_RUNS=${BENCH_RUNS:-30} bench/run.sh${*:+ $*}"
+BENCH_CMDLINE=""
+for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL REAPER_BIN_DIR; do
+  [[ -z ${!v:-} ]] || BENCH_CMDLINE+="$v=${!v} "
+done
+BENCH_CMDLINE+="bench/run.sh${*:+ $*}"
+SHIM_INFO="?"
 RUNS=${BENCH_RUNS:-30}
 WARMUP=${BENCH_WARMUP:-2}
 SETTLE=${BENCH_SETTLE:-1}
@@ -58,8 +63,10 @@ e2e_write_config() {
   _lib_e2e_write_config
   sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$E2E_DIR/config.toml"
   mkdir -p "$E2E_DIR/bin"
-  cp "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$E2E_DIR/bin/"
+  cp -p "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$E2E_DIR/bin/"
   REAPER_BIN_DIR=$E2E_DIR/bin
+  local copy=$E2E_DIR/bin/containerd-shim-reaper-v2
+  SHIM_INFO="$SHIM_SRC_REAPER (repo at git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') when copied, binary built $(date -u -r "$copy" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256_of "$copy" | cut -c1-12), $(stat -c %s "$copy") bytes, $(file -b "$copy" 2>/dev/null | cut -d, -f1,5 || echo '?'))"
 }
 
 blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -263,11 +270,10 @@ cell() { # <rt> <value>: the value, or FAILED
 }
 
 report() {
-  local cpu containerd_v runc_v shim_rev
+  local cpu containerd_v runc_v
   cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   containerd_v=$(containerd --version)
   runc_v=$(runc --version | head -n 1)
-  shim_rev=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
 
   declare -A P=()
   for rt in "$RT_REAPER" "$RT_RUNC"; do
@@ -291,11 +297,11 @@ report() {
   cat <<EOF
 # Reaper benchmark
 
-- Command: \`$BENCH_CMDLINE\` (warm-up $WARMUP runs/runtime, settle ${SETTLE}s, containerd log level $LOG_LEVEL)
+- Command: \`$BENCH_CMDLINE\` ($RUNS measured + $WARMUP warm-up runs per runtime, settle ${SETTLE}s, containerd log level $LOG_LEVEL)
 - Timed command: \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }'), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup) ($( [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && echo "cgroup v2" || echo "cgroup v1/hybrid"))
 - $containerd_v; $runc_v
-- Shims under test (private copies in <tmp>/bin): $SHIM_SRC_REAPER (git $shim_rev, built $(date -u -r "$SHIM_SRC_REAPER" +%Y-%m-%dT%H:%MZ), sha256 $(sha256_of "$REAPER_BIN_DIR/containerd-shim-reaper-v2" | cut -c1-12), $(stat -c %s "$REAPER_BIN_DIR/containerd-shim-reaper-v2") bytes, $(file -b "$REAPER_BIN_DIR/containerd-shim-reaper-v2" 2>/dev/null | cut -d, -f1,5 || echo '?')); $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
+- Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
 

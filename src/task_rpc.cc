@@ -303,7 +303,10 @@ void TaskService::Wait(const std::string& payload, ttrpc::Responder r) {
   if (!pr.ok()) return r.Reply(pr.status());
   Process& p = **pr;
   if (p.state != ProcState::kStopped) {
-    p.waiters.push_back(r);  // released by MarkExited, with no timeout of our own
+    // Released by MarkExited, with no timeout of our own. Waits of clients that went away
+    // (containerd restarts re-send theirs) are dropped here so the list cannot grow.
+    std::erase_if(p.waiters, [](const ttrpc::Responder& w) { return w.orphaned(); });
+    p.waiters.push_back(r);
     return;
   }
   task::WaitResponse resp;

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "shim_harness.h"
+#include "state_record.h"
 #include "task.pb.h"
 
 namespace reaper {
@@ -376,6 +378,79 @@ TEST_F(ShimTest, ShutdownExitsOnlyWhenTheLastContainerIsGone) {
   EXPECT_EQ(shim_.WaitExit(5000), 0);
   struct stat st{};
   EXPECT_NE(stat(shim_.socket().c_str(), &st), 0);  // socket removed
+}
+
+}  // namespace
+}  // namespace reaper
+
+namespace reaper {
+namespace {
+
+// The `delete` action after a shim died: kills what the durable record names, reports the
+// recorded exit, and is safe when containerd runs it twice at once.
+TEST(DeleteAction, KillsLeftoversFromTheRecordAndIsIdempotent) {
+  auto parent = DefaultCgroupParent();
+  if (!parent) GTEST_SKIP() << "no cgroup2 hierarchy on this node";
+  char tmpl[] = "/tmp/reaper-delete-test.XXXXXX";
+  std::string bundle = mkdtemp(tmpl);
+  std::string cg_path = *parent + "/unit-test/del-" + std::to_string(getpid());
+  auto cg = Cgroup::Create(cg_path);
+  ASSERT_TRUE(cg.ok()) << cg.status().message();
+  pid_t child = fork();
+  if (child == 0) {
+    if (write(cg->procs_fd(), "0", 1) != 1) _exit(1);
+    setsid();
+    execl("/bin/sleep", "sleep", "1000", nullptr);
+    _exit(127);
+  }
+  StateRecord rec;
+  rec.id = "dead";
+  rec.pid = child;
+  rec.cgroup = cg_path;
+  ASSERT_TRUE(WriteStateRecord(bundle, rec).ok());
+
+  auto run_delete = [&](std::string* out) {
+    std::string cmd = std::string(REAPER_SHIM_BINARY) + " -namespace unit -id dead -bundle " + bundle +
+                      " -address /nonexistent delete";
+    FILE* f = popen(cmd.c_str(), "r");
+    char buf[256];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+    return pclose(f);
+  };
+  std::string out1, out2;
+  int rc2 = -1;
+  std::thread t([&] { rc2 = run_delete(&out2); });
+  int rc1 = run_delete(&out1);
+  t.join();
+  EXPECT_EQ(rc1, 0);
+  EXPECT_EQ(rc2, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);  // the workload was killed...
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_NE(access(cg_path.c_str(), F_OK), 0);  // ...its cgroup removed
+  for (const std::string* out : {&out1, &out2}) {
+    task::DeleteResponse resp;
+    ASSERT_TRUE(resp.ParseFromString(*out));
+    EXPECT_EQ(resp.exit_status(), 137u);
+    EXPECT_GT(resp.exited_at().seconds(), 0);
+  }
+  // With the exit recorded by the shim, that status is what containerd gets.
+  rec.exited = true;
+  rec.exit_status = 3;
+  rec.exited_sec = 1234;
+  rec.cgroup.clear();
+  rec.pid = 0;
+  ASSERT_TRUE(WriteStateRecord(bundle, rec).ok());
+  std::string out3;
+  EXPECT_EQ(run_delete(&out3), 0);
+  task::DeleteResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(out3));
+  EXPECT_EQ(resp.exit_status(), 3u);
+  EXPECT_EQ(resp.exited_at().seconds(), 1234);
+  rmdir((*parent + "/unit-test").c_str());
+  std::string rm = "rm -rf '" + bundle + "'";
+  EXPECT_EQ(system(rm.c_str()), 0);
 }
 
 }  // namespace
