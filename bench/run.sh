@@ -57,7 +57,7 @@ E2E_NS=reaper-bench # own namespace; runc state lives in /run/containerd/runc/<n
 #    (b) the shims share no page-cache pages with shims of other containerds
 #    on the host, which would lower their PSS.
 SHIM_SRC_REAPER=$REAPER_BIN_DIR/containerd-shim-reaper-v2
-SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2 || true)
+SHIM_SRC_RUNC="" # set once the dependencies are checked
 eval "_lib_$(declare -f e2e_write_config)"
 e2e_write_config() {
   _lib_e2e_write_config
@@ -76,9 +76,25 @@ blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [[ $EUID -eq 0 ]] || die "must run as root"
 [[ -x $SHIM_SRC_REAPER ]] ||
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found: cmake -S . -B build -G Ninja && ninja -C build"
-for tool in containerd ctr runc containerd-shim-runc-v2 busybox awk; do
-  command -v "$tool" >/dev/null || die "$tool not installed (scripts/install-deps.sh)"
+# Runtime dependencies: install the missing Debian packages (no other network use).
+declare -A PKG_OF=([containerd]=containerd [ctr]=containerd [containerd-shim-runc-v2]=containerd
+  [runc]=runc [busybox]=busybox-static [free]=procps)
+missing=()
+for tool in "${!PKG_OF[@]}"; do
+  command -v "$tool" >/dev/null || missing+=("${PKG_OF[$tool]}")
 done
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  blog "installing missing Debian packages: ${missing[*]}"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}"; } >&2; then
+    die "apt-get install ${missing[*]} failed"
+  fi
+fi
+for tool in "${!PKG_OF[@]}" awk sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool not installed"
+done
+SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2)
 
 declare -A FAILED=()   # runtime -> one-line reason
 FAILURE_REPORT=""      # markdown, appended to the report
@@ -156,10 +172,11 @@ percentiles() {
 # 2. Shim memory
 
 ppid_of() { local s; s=$(cat "/proc/$1/stat") || return 1; s=${s##*) }; s=${s#* }; echo "${s%% *}"; }
-# rss_pss_of <pid>: "RSS PSS USS" in kB (USS = Private_Clean + Private_Dirty)
+# rss_pss_of <pid>: "RSS PSS USS Anon" in kB (USS = Private_Clean + Private_Dirty;
+# Anon = anonymous pages: heap, stacks, data; the rest of RSS is file-backed)
 rss_pss_of() {
-  awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 }
-       END { print r, p, u }' "/proc/$1/smaps_rollup"
+  awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 } /^Anonymous:/ { a = $2 }
+       END { print r, p, u, a }' "/proc/$1/smaps_rollup"
 }
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
 
@@ -211,7 +228,7 @@ declare -A MEM=() # "<rt>,<metric>" -> value
 # socket from sha256(<containerd address>/<ns>/<group>), so one shared value
 # would make the second runtime's `start` find the first runtime's shim.
 measure_memory() {
-  local label=$1 n=$2 grouped=${3:-} rt k id ids=() shims=() spid rss pss uss r p u errf opts
+  local label=$1 n=$2 grouped=${3:-} rt k id ids=() shims=() spid rss pss uss anon r p u a errf opts
   for rt in "$RT_REAPER" "$RT_RUNC"; do
     [[ -z ${FAILED[$rt]:-} ]] || continue
     opts=()
@@ -237,18 +254,19 @@ measure_memory() {
       shims+=("$spid")
     done
     mapfile -t shims < <(printf '%s\n' "${shims[@]}" | sort -un)
-    rss=0 pss=0 uss=0
+    rss=0 pss=0 uss=0 anon=0
     for spid in "${shims[@]}"; do
-      read -r r p u < <(rss_pss_of "$spid")
-      rss=$((rss + r)) pss=$((pss + p)) uss=$((uss + u))
+      read -r r p u a < <(rss_pss_of "$spid")
+      rss=$((rss + r)) pss=$((pss + p)) uss=$((uss + u)) anon=$((anon + a))
     done
     MEM[$rt,$label,shims]=${#shims[@]}
     MEM[$rt,$label,rss]=$rss
     MEM[$rt,$label,pss]=$pss
     MEM[$rt,$label,uss]=$uss
+    MEM[$rt,$label,anon]=$anon
     MEM[$rt,$label,threads]=$(threads_of "${shims[0]}")
     MEM[$rt,$label,pids]="${shims[*]} "
-    blog "$label $(short "$rt"): shim pid(s) ${MEM[$rt,$label,pids]}RSS $rss kB, PSS $pss kB, USS $uss kB"
+    blog "$label $(short "$rt"): shim pid(s) ${MEM[$rt,$label,pids]}RSS $rss kB, PSS $pss kB, USS $uss kB, anon $anon kB"
   done
   # Tear down and wait for the shims to go, so the next phase starts clean.
   local before
@@ -319,9 +337,11 @@ EOF
   memrow "shim **RSS**, 1 task" single rss
   memrow "shim PSS, 1 task" single pss
   memrow "shim USS (private pages), 1 task" single uss
+  memrow "shim anonymous memory (heap, stacks), 1 task" single anon
   memrow "shim RSS, 3 tasks, one group" group rss
   memrow "shim PSS, 3 tasks, one group" group pss
   memrow "shim USS (private pages), 3 tasks, one group" group uss
+  memrow "shim anonymous memory, 3 tasks, one group" group anon
   row "shim processes for the 3 grouped tasks" "${MEM[$RT_REAPER,group,shims]:-}" "${MEM[$RT_RUNC,group,shims]:-}"
   row "shim threads, 1 task / 3 tasks" \
     "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \

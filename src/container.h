@@ -39,7 +39,6 @@ struct Process {
   ProcState state = ProcState::kCreated;
   IoPaths paths;
   ProcessSpec spec;
-  std::string exe;
   std::unique_ptr<ProcessIo> io;
   UniqueFd release_w;
   UniqueFd status_r;
@@ -62,6 +61,8 @@ struct Container {
   bool sandbox = false;
   bool paused = false;
   bool deleting = false;
+  std::string group;     // overlay group key, empty without host protection
+  UniqueFd mnt_ns;       // the container's own mount namespace; execs join it
   unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
   Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
   std::unique_ptr<Process> init;

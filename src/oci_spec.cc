@@ -165,6 +165,28 @@ Result<Spec> ParseSpec(std::string_view text) {
       spec.annotations[it.key()] = it.value().get<std::string>();
     }
   }
+  if (j->contains("mounts") && !(*j)["mounts"].is_null()) {
+    const auto& ms = (*j)["mounts"];
+    if (!ms.is_array()) return Invalid("mounts must be an array");
+    for (const auto& m : ms) {
+      if (!m.is_object() || !m.contains("destination") || !m["destination"].is_string()) {
+        return Invalid("every mount needs a destination");
+      }
+      MountSpec mount;
+      mount.destination = m["destination"].get<std::string>();
+      if (mount.destination.empty() || mount.destination[0] != '/') {
+        return Invalid("mount destination must be absolute: " + mount.destination);
+      }
+      if (m.contains("type") && m["type"].is_string()) mount.type = m["type"].get<std::string>();
+      if (m.contains("source") && m["source"].is_string()) mount.source = m["source"].get<std::string>();
+      if (m.contains("options") && !m["options"].is_null()) {
+        auto opts = StringArray(m["options"], "mount options");
+        if (!opts.ok()) return opts.status();
+        mount.options = std::move(*opts);
+      }
+      spec.mounts.push_back(std::move(mount));
+    }
+  }
   if (j->contains("process") && !(*j)["process"].is_null()) {
     auto p = FromJson((*j)["process"]);
     if (!p.ok()) return p.status();

@@ -36,8 +36,16 @@ struct ProcessSpec {
   std::vector<Rlimit> rlimits;
 };
 
+struct MountSpec {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
 struct Spec {
   ProcessSpec process;
+  std::vector<MountSpec> mounts;
   std::map<std::string, std::string> annotations;
   bool has_process = false;
 };
@@ -46,6 +54,10 @@ inline constexpr std::string_view kAnnotationContainerType = "io.kubernetes.cri.
 inline constexpr std::string_view kAnnotationSandboxId = "io.kubernetes.cri.sandbox-id";
 inline constexpr std::string_view kAnnotationRuncGroup = "io.containerd.runc.v2.group";
 inline constexpr std::string_view kAnnotationReaperGroup = "io.containerd.reaper.v2.group";
+inline constexpr std::string_view kAnnotationSandboxNamespace = "io.kubernetes.cri.sandbox-namespace";
+// The only pod annotations Reaper honours (docs/configuration.md).
+inline constexpr std::string_view kAnnotationOverlayName = "reaper.runtime/overlay-name";
+inline constexpr std::string_view kAnnotationDnsMode = "reaper.runtime/dns-mode";
 
 // Parses a whole config.json. A missing `process` is allowed only for sandboxes.
 Result<Spec> ParseSpec(std::string_view json);

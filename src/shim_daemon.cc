@@ -58,6 +58,12 @@ class Daemon {
       o.cgroup_parent = DefaultCgroupParent();
     }
     o.on_empty = [this] { BeginExit(); };
+    o.config = LoadNodeConfig();
+    if (!o.config.ok()) log::Error("invalid node configuration", {{"error", o.config.status().message()}});
+    if (o.config.ok() && !o.config->cgroup_parent.empty() && !(cg && *cg)) {
+      if (o.config->cgroup_parent == "none") o.cgroup_parent.reset();
+      else o.cgroup_parent = o.config->cgroup_parent;
+    }
     return o;
   }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -91,11 +92,38 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   if (req.cgroup_procs_fd >= 0 && write(req.cgroup_procs_fd, "0", 1) != 1) {
     Fail(status_w, "join cgroup", "", errno);
   }
+  if (req.join_mnt_ns >= 0 && setns(req.join_mnt_ns, CLONE_NEWNS) != 0) {
+    Fail(status_w, "join mount namespace", "", errno);
+  }
+  if (req.new_mount_ns) {
+    if (unshare(CLONE_NEWNS) != 0) Fail(status_w, "unshare mount namespace", "", errno);
+    if (req.mounts) {
+      const char* what = "";
+      const char* path = "";
+      int err = AttachMounts(*req.mounts, &what, &path);
+      if (err != 0) {
+        errno = err;
+        char w[256];
+        snprintf(w, sizeof w, "%s ", what);
+        Fail(status_w, w, path, err);
+      }
+    }
+  }
   int fds[3] = {req.stdio.in, req.stdio.out, req.stdio.err};
   for (int i = 0; i < 3; ++i) {
     if (dup2(fds[i] >= 0 ? fds[i] : devnull, i) < 0) Fail(status_w, "dup2 stdio", "", errno);
   }
   if (chdir(s.cwd.c_str()) != 0) Fail(status_w, "chdir to cwd ", s.cwd.c_str(), errno);
+  std::string exe;
+  if (!req.placeholder) {
+    // Safe here: the parent is single-threaded, so the heap is consistent after fork.
+    auto resolved = ResolveExecutable(s);
+    if (!resolved.ok()) {
+      SendRecord(status_w, 'E', resolved.status().message().c_str());
+      _exit(127);
+    }
+    exe = std::move(*resolved);
+  }
   if (s.umask) umask(*s.umask);
   ApplyRlimits(status_w, s);
   ApplyOomScoreAdj(status_w, s);
@@ -126,7 +154,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     execve(req.self_exe.c_str(), pargv, penv);
     PauseForever();  // exec of ourselves failed: pausing here is equivalent
   }
-  execve(req.exe.c_str(), argv, envp);
+  execve(exe.c_str(), argv, envp);
   int err = errno;
   char what[600];
   snprintf(what, sizeof what, "exec: \"%s\"", s.args[0].c_str());

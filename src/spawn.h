@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "mount_plan.h"
 #include "oci_spec.h"
 #include "status.h"
 #include "unique_fd.h"
@@ -30,9 +31,11 @@ struct StdioFds {
 
 struct SpawnRequest {
   const ProcessSpec* spec = nullptr;
-  std::string exe;           // resolved executable (ResolveExecutable); unused for placeholders
   StdioFds stdio;
   int cgroup_procs_fd = -1;  // not owned; the child writes "0" to join the cgroup
+  int join_mnt_ns = -1;      // not owned; setns(CLONE_NEWNS) into it (group or container)
+  bool new_mount_ns = false; // then unshare a mount namespace of its own and attach `mounts`
+  const std::vector<PreparedMount>* mounts = nullptr;
   bool hold = false;         // wait for Child::Release() before execve
   bool placeholder = false;  // sandbox: exec `self_exe` as a do-nothing pause process
   std::string self_exe = "/proc/self/exe";
@@ -52,6 +55,8 @@ Result<Child> Spawn(const SpawnRequest& req);
 // Finds args[0] the way execvp would, but with PATH from the spec's env (default
 // /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin), relative to spec.cwd.
 // Errors read like runc's: `exec: "foo": executable file not found in $PATH`.
+// Spawn calls it in the child, inside the container's mount namespace, so binaries a pod
+// installed into its overlay are found.
 Result<std::string> ResolveExecutable(const ProcessSpec& spec);
 
 // The argv[1] that makes the shim binary behave as the sandbox placeholder.

@@ -13,7 +13,7 @@ namespace reaper {
 
 std::string EncodeStateRecord(const StateRecord& r) {
   nlohmann::json j = {{"id", r.id},         {"pid", r.pid},
-                      {"start_time", r.start_time}, {"cgroup", r.cgroup},
+                      {"start_time", r.start_time}, {"cgroup", r.cgroup}, {"group", r.group}, {"ns", r.ns},
                       {"exited", r.exited}, {"exit_status", r.exit_status},
                       {"exited_sec", r.exited_sec}, {"exited_nsec", r.exited_nsec}};
   return j.dump();
@@ -28,6 +28,8 @@ Result<StateRecord> DecodeStateRecord(const std::string& text) {
     r.pid = j.value("pid", 0);
     r.start_time = j.value("start_time", 0ULL);
     r.cgroup = j.value("cgroup", "");
+    r.group = j.value("group", "");
+    r.ns = j.value("ns", "");
     r.exited = j.value("exited", false);
     r.exit_status = j.value("exit_status", 0U);
     r.exited_sec = j.value("exited_sec", int64_t{0});

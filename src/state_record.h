@@ -18,6 +18,8 @@ struct StateRecord {
   pid_t pid = 0;
   unsigned long long start_time = 0;  // /proc/<pid>/stat field 22
   std::string cgroup;                 // absolute path, empty without cgroup tracking
+  std::string group;                  // overlay group key the container is registered in
+  std::string ns;                     // containerd namespace
   bool exited = false;
   uint32_t exit_status = 0;
   int64_t exited_sec = 0;

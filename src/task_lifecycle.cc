@@ -1,5 +1,6 @@
 // Process lifecycle of TaskService: spawning, the child's status pipe, exits, cleanup.
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 
 #include "events.pb.h"
 #include "log.h"
+#include "overlay_group.h"
 #include "state_record.h"
 #include "task.pb.h"
 #include "task_service.h"
@@ -37,10 +39,13 @@ void TaskService::Publish(const std::string& topic, const std::string& type, con
   events_.Publish(topic, type, value);
 }
 
-Status TaskService::SpawnProcess(Container& c, Process& p, bool hold) {
+Status TaskService::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
+                                 const std::vector<PreparedMount>* mounts) {
   SpawnRequest req;
   req.spec = &p.spec;
-  req.exe = p.exe;
+  req.join_mnt_ns = mnt_ns;
+  req.new_mount_ns = mounts != nullptr && mnt_ns >= 0;
+  req.mounts = mounts;
   if (p.io) req.stdio = p.io->child_fds();
   req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
   req.hold = hold;
@@ -88,6 +93,12 @@ void TaskService::ConsumeStatus(Process& p, bool eof) {
     } else if (rec->kind == 'R' && p.state == ProcState::kCreating) {
       p.state = ProcState::kCreated;
       Container* c = FindContainer(p.container_id);
+      if (!c->group.empty()) {
+        // The container's own mount namespace outlives init for as long as we hold it;
+        // execs join it.
+        c->mnt_ns.reset(open(("/proc/" + std::to_string(p.pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!c->mnt_ns) log::Warn("cannot keep the container's mount namespace", {{"id", c->id}});
+      }
       task::CreateTaskResponse resp;
       resp.set_pid(static_cast<uint32_t>(p.pid));
       p.pending.Reply(Status::Ok(), resp.SerializeAsString());
@@ -110,8 +121,7 @@ void TaskService::ConsumeStatus(Process& p, bool eof) {
     // and expects NotFound).
     std::string msg = p.spawn_error.empty() ? "process exited during setup" : p.spawn_error;
     p.pending.Reply(Status(Code::kUnknown, "create " + p.container_id + ": " + msg));
-    std::string id = p.container_id;
-    reactor_.Defer([this, id] { DropContainer(id); });
+    DropContainer(p.container_id);  // `p` stays valid until the loop comes round again
     return;
   }
   if (p.state != ProcState::kStarting) return;
@@ -144,7 +154,11 @@ void TaskService::OnChildExit(pid_t pid, int wait_status) {
   Process& p = *it->second;
   // The status pipe is complete once the child is dead: settle Create/Start first so the
   // Start event always precedes the exit event.
-  if (p.status_r) OnStatusReadable(p);
+  if (p.status_r) {
+    OnStatusReadable(p);
+    it = by_pid_.find(pid);
+    if (it == by_pid_.end() || it->second != &p) return;  // a failed Create dropped it
+  }
   uint32_t code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
                                          : 128 + static_cast<uint32_t>(WTERMSIG(wait_status));
   if (p.state == ProcState::kStopped) {
@@ -270,6 +284,9 @@ void TaskService::DropContainer(const std::string& id) {
   if (c.cgroup.valid()) {
     if (!c.cgroup.Remove().ok()) cgroups_to_remove_.push_back(std::move(c.cgroup));  // still emptying
   }
+  if (!c.group.empty() && config_.ok()) RemoveGroupUser(*config_, c.group, opts_.ns + "." + c.id);
+  // Callers may still hold references into the container: destroy it on the next turn.
+  reactor_.Defer([dead = std::shared_ptr<Container>(std::move(it->second))] {});
   containers_.erase(it);
 }
 
@@ -290,12 +307,37 @@ void TaskService::KillEverything() {
   AfterReap();
 }
 
+Result<std::vector<PreparedMount>> TaskService::PrepareProtection(Container& c, const Spec& spec,
+                                                                   UniqueFd* group_ns) {
+  const NodeConfig& cfg = *config_;
+  auto group = ResolveGroup(cfg, spec.annotations, opts_.ns);
+  if (!group.ok()) return group.status();
+  DnsMode dns = cfg.dns;
+  if (auto it = spec.annotations.find(std::string(kAnnotationDnsMode)); it != spec.annotations.end()) {
+    if (it->second == "host") dns = DnsMode::kHost;
+    else if (it->second == "kubernetes" || it->second == "k8s") dns = DnsMode::kKubernetes;
+    else return Status(Code::kInvalidArgument, "annotation reaper.runtime/dns-mode must be host or kubernetes: " + it->second);
+  }
+  auto plan = PlanBinds(spec.mounts, dns);
+  if (!plan.ok()) return plan.status();
+  auto mounts = PrepareMounts(*plan);
+  if (!mounts.ok()) return mounts.status();
+  auto ns = EnsureGroup(cfg, *group);
+  if (!ns.ok()) return ns.status();
+  REAPER_RETURN_IF_ERROR(AddGroupUser(cfg, group->key, opts_.ns + "." + c.id));
+  c.group = group->key;
+  *group_ns = std::move(*ns);
+  return mounts;
+}
+
 void TaskService::WriteRecord(const Container& c) {
   StateRecord rec;
   rec.id = c.id;
   rec.pid = c.init->pid;
   rec.start_time = c.start_time;
   rec.cgroup = c.cgroup.valid() ? c.cgroup.path() : "";
+  rec.group = c.group;
+  rec.ns = opts_.ns;
   if (c.init->state == ProcState::kStopped) {
     rec.exited = true;
     rec.exit_status = c.init->exit_status;

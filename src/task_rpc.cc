@@ -122,9 +122,16 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
     p->spec.args = {"reaper-sandbox"};
   } else {
     p->spec = std::move(spec->process);
-    auto exe = ResolveExecutable(p->spec);
-    if (!exe.ok()) return r.Reply(LaunchError(exe.status(), "create " + id));
-    p->exe = std::move(*exe);
+  }
+  // Host protection: the overlay group and this container's volume mounts.
+  std::vector<PreparedMount> mounts;
+  UniqueFd group_ns;
+  if (!c->sandbox && config_.ok() && config_->overlay != OverlayMode::kOff) {
+    auto prepared = PrepareProtection(*c, *spec, &group_ns);
+    if (!prepared.ok()) return r.Reply(LaunchError(prepared.status(), "create " + id));
+    mounts = std::move(*prepared);
+  } else if (!c->sandbox && !config_.ok()) {
+    return r.Reply(LaunchError(config_.status(), "create " + id + ": node configuration"));
   }
   if (opts_.cgroup_parent) {
     std::string path = *opts_.cgroup_parent + "/" + opts_.ns + "/" + id;
@@ -148,7 +155,7 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
   Container& ref = *c;
   containers_[id] = std::move(c);
   Process& init = *ref.init;
-  if (Status st = SpawnProcess(ref, init, /*hold=*/true); !st.ok()) {
+  if (Status st = SpawnProcess(ref, init, /*hold=*/true, group_ns.get(), &mounts); !st.ok()) {
     DropContainer(id);
     return r.Reply(LaunchError(st, "create " + id));
   }
@@ -175,7 +182,7 @@ void TaskService::Start(const std::string& payload, ttrpc::Responder r) {
     Child ch;
     ch.release_w = std::move(p.release_w);
     if (!ch.Release()) log::Warn("held child vanished before start", {{"id", c.id}});
-  } else if (Status st = SpawnProcess(c, p, /*hold=*/false); !st.ok()) {
+  } else if (Status st = SpawnProcess(c, p, /*hold=*/false, c.mnt_ns.get(), nullptr); !st.ok()) {
     return r.Reply(LaunchError(st, "start exec " + p.exec_id));
   }
   p.state = ProcState::kStarting;
@@ -258,9 +265,6 @@ void TaskService::Exec(const std::string& payload, ttrpc::Responder r) {
   p->spec = std::move(*spec);
   p->spec.terminal = req.terminal();
   p->paths = IoPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-  auto exe = ResolveExecutable(p->spec);
-  if (!exe.ok()) return r.Reply(LaunchError(exe.status(), "exec " + req.exec_id()));
-  p->exe = std::move(*exe);
   auto io = ProcessIo::Open(reactor_, p->paths);
   if (!io.ok()) return r.Reply(LaunchError(io.status(), "exec " + req.exec_id()));
   p->io = std::move(*io);

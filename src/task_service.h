@@ -16,6 +16,8 @@
 
 #include "container.h"
 #include "event_publisher.h"
+#include "mount_plan.h"
+#include "node_config.h"
 #include "reactor.h"
 #include "ttrpc_server.h"
 
@@ -25,6 +27,7 @@ struct TaskServiceOptions {
   std::string ns;
   std::optional<std::string> cgroup_parent;  // e.g. /sys/fs/cgroup/unified/reaper; none: sessions
   std::string self_exe = "/proc/self/exe";
+  Result<NodeConfig> config = NodeConfig{};  // an error here fails every Create with it
   std::chrono::milliseconds io_grace{2000};  // output grace after a process exits
   std::function<void()> on_empty;            // Shutdown with no container left
 };
@@ -60,7 +63,13 @@ class TaskService {
   void Shutdown(const std::string& payload, ttrpc::Responder r);
 
   // ---- lifecycle (task_lifecycle.cc) ----
-  Status SpawnProcess(Container& c, Process& p, bool hold);
+  // `mnt_ns`: namespace to join (-1: stay); with `mounts` (init only) the child unshares its
+  // own namespace from it and attaches them.
+  Status SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
+                      const std::vector<PreparedMount>* mounts);
+  // Resolves and (if needed) creates the overlay group, registers the container in it, and
+  // clones the volume sources. Sets *group_ns; returns the mounts to attach.
+  Result<std::vector<PreparedMount>> PrepareProtection(Container& c, const Spec& spec, UniqueFd* group_ns);
   void WatchStatus(Process& p);
   void OnStatusReadable(Process& p);
   void ConsumeStatus(Process& p, bool eof);
@@ -71,6 +80,8 @@ class TaskService {
   // Stops watching the process (status pipe, timers, pid index) and closes its I/O.
   void ForgetProcess(Process& p);
   void FinishDelete(const std::string& id, ttrpc::Responder r);
+  // Removes the container now (unknown to RPCs at once), kills what is left, frees it on the
+  // next loop turn so references held by the caller stay valid.
   void DropContainer(const std::string& id);
   void WriteRecord(const Container& c);
   void Publish(const std::string& topic, const std::string& type, const std::string& value);
@@ -81,6 +92,7 @@ class TaskService {
   Reactor& reactor_;
   EventPublisher& events_;
   TaskServiceOptions opts_;
+  Result<NodeConfig>& config_ = opts_.config;
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::unordered_map<pid_t, Process*> by_pid_;
   std::vector<Cgroup> cgroups_to_remove_;

@@ -192,10 +192,13 @@ e2e_start_containerd() {
   E2E_STATE=$E2E_DIR/state
   mkdir -p "$E2E_DIR/tmp" "$E2E_DIR/logs" "$E2E_DIR/data"
   e2e_write_config
+  # The Reaper node config: overlay groups and their state live in the temp dir.
+  printf 'state_root = "%s"\n' "$E2E_DIR/reaper" >"$E2E_DIR/reaper.toml"
   e2e_snapshot_shim
   log "private containerd in $E2E_DIR (runtime $RUNTIME, shim from $REAPER_BIN_DIR)"
   # cwd = temp dir so that ./containerd-shim-* lookups cannot hit the repo.
-  (cd "$E2E_DIR" && PATH="$E2E_DIR/bin:$PATH" exec containerd --config "$E2E_DIR/config.toml" \
+  (cd "$E2E_DIR" && PATH="$E2E_DIR/bin:$PATH" REAPER_CONFIG="$E2E_DIR/reaper.toml" \
+      exec containerd --config "$E2E_DIR/config.toml" \
       >"$E2E_DIR/containerd.log" 2>&1 </dev/null) &
   E2E_CONTAINERD_PID=$!
   if ! wait_until 30 containerd_answers; then
@@ -366,7 +369,7 @@ task_status() { ctrp task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }
 task_pid() { ctrp task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'; }
 task_is() { [[ $(task_status "$1") == "$2" ]]; }
 task_absent() { [[ -z $(task_status "$1") ]]; }
-container_absent() { ! ctrp containers ls -q 2>/dev/null | grep -qxF "$1"; }
+container_absent() { ! ctrp containers ls -q 2>/dev/null | awk -v id="$1" '$0 == id { f = 1 } END { exit !f }'; }
 
 # cleanup_container <id>: SIGKILL, wait for STOPPED, delete task and container.
 # Never fails, never hangs.

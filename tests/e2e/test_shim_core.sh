@@ -257,11 +257,16 @@ t_setsid_escapee() {
 
 # Reaper-specific: the command runs on the host, so it sees host paths
 # without any mount.
+# The task runs the host's programs and reads host files, but what it writes lands in the
+# overlay group of its containerd namespace: the host never sees it, the next task does.
 t_runs_on_host() {
   is_reaper || skip "reaper-specific (runc runs inside the image rootfs)"
-  local f=$E2E_DIR/data/written-by-task
-  ctr_run --rm -- "$(cid host)" /bin/sh -c "echo on-host > $f"
-  assert_eq on-host "$(cat "$f" 2>/dev/null)" "file written by the task on the host"
+  local seen=$E2E_DIR/data/from-host f=$E2E_DIR/data/written-by-task
+  echo from-host-$$ >"$seen"
+  assert_eq from-host-$$ "$(ctr_run --rm -- "$(cid host1)" /bin/cat "$seen")" "task reads a host file"
+  ctr_run --rm -- "$(cid host2)" /bin/sh -c "echo on-overlay > $f"
+  assert_eq "" "$(cat "$f" 2>/dev/null)" "file written by the task must not reach the host"
+  assert_eq on-overlay "$(ctr_run --rm -- "$(cid host3)" /bin/cat "$f")" "next task of the group sees it"
 }
 
 t_bad_kill_unknown() {

@@ -27,7 +27,14 @@ TEST(Log, LogrusFormat) {
 TEST(StateRecord, RoundTripAndAtomicWrite) {
   char dir[] = "/tmp/reaper-unit.XXXXXX";
   ASSERT_TRUE(mkdtemp(dir));
-  StateRecord r{"c1", 42, 777, "/sys/fs/cgroup/x", true, 137, 100, 5};
+  StateRecord r;
+  r.id = "c1";
+  r.pid = 42;
+  r.start_time = 777;
+  r.cgroup = "/sys/fs/cgroup/x";
+  r.group = "k8s-default";
+  r.exited = true;
+  r.exit_status = 137;
   ASSERT_TRUE(WriteStateRecord(dir, r).ok());
   struct stat st{};
   ASSERT_EQ(stat((std::string(dir) + "/" + kStateRecordName).c_str(), &st), 0);
@@ -38,6 +45,7 @@ TEST(StateRecord, RoundTripAndAtomicWrite) {
   EXPECT_EQ(back->pid, 42);
   EXPECT_EQ(back->start_time, 777u);
   EXPECT_EQ(back->exit_status, 137u);
+  EXPECT_EQ(back->group, "k8s-default");
   EXPECT_EQ(access((std::string(dir) + "/" + kStateRecordName + ".tmp").c_str(), F_OK), -1);
   EXPECT_FALSE(DecodeStateRecord("garbage").ok());
   unlink((std::string(dir) + "/" + kStateRecordName).c_str());

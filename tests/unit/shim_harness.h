@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -15,7 +16,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -179,6 +182,21 @@ class FakeEvents {
   std::thread thread_;
 };
 
+// Detaches every mount at or below `dir` (deepest first).
+inline void UnmountUnder(const std::string& dir) {
+  std::ifstream mi("/proc/self/mountinfo");
+  std::vector<std::string> mps;
+  std::string line;
+  while (std::getline(mi, line)) {
+    std::istringstream f(line);
+    std::string a, b, c, d, mp;
+    f >> a >> b >> c >> d >> mp;
+    if (mp.compare(0, dir.size(), dir) == 0) mps.push_back(mp);
+  }
+  std::sort(mps.begin(), mps.end(), [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  for (const auto& m : mps) umount2(m.c_str(), MNT_DETACH);
+}
+
 // A temp dir with the shim daemon serving on <dir>/shim.sock.
 class ShimProcess {
  public:
@@ -188,6 +206,8 @@ class ShimProcess {
     socket_ = dir_ + "/shim.sock";
     events_ = std::make_unique<FakeEvents>(dir_ + "/events.sock");
     UniqueFd l = ListenAt(socket_);
+    // Host protection state (overlay groups) lives in the temp dir too.
+    std::ofstream(dir_ + "/reaper.toml") << "state_root = \"" << dir_ << "/state\"\n";
     pid_ = fork();
     if (pid_ == 0) {
       dup2(l.get(), 3);
@@ -195,6 +215,7 @@ class ShimProcess {
       dup2(null, 0);
       dup2(null, 1);
       setenv("TTRPC_ADDRESS", (dir_ + "/events.sock").c_str(), 1);
+      setenv("REAPER_CONFIG", (dir_ + "/reaper.toml").c_str(), 1);
       execl(REAPER_SHIM_BINARY, "containerd-shim-reaper-v2", "-namespace", "unit", "-id", "x", "-address",
             (dir_ + "/containerd.sock").c_str(), "-socket-address", ("unix://" + socket_).c_str(),
             "-socket-fd", "3", "serve", nullptr);
@@ -207,7 +228,8 @@ class ShimProcess {
       waitpid(pid_, nullptr, 0);
     }
     events_.reset();
-    std::string cmd = "rm -rf '" + dir_ + "'";
+    UnmountUnder(dir_);
+    std::string cmd = "rm -rf --one-file-system '" + dir_ + "'";
     int r = system(cmd.c_str());
     (void)r;
   }

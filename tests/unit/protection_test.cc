@@ -1,0 +1,129 @@
+// Host protection through the real shim: overlay groups, volumes, masks, identity.
+// The shim's state root is inside the test's temp dir (see ShimProcess).
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "shim_fixture.h"
+
+namespace reaper {
+namespace {
+
+std::string Sh(const std::string& script, const std::string& annotations = "{}",
+               const std::string& mounts = "[]", const std::string& user = R"({"uid":0,"gid":0})") {
+  nlohmann::json j;
+  j["process"] = {{"args", {"sh", "-c", script}}, {"env", {"PATH=/usr/bin:/bin"}}, {"cwd", "/"}};
+  j["process"]["user"] = nlohmann::json::parse(user);
+  j["annotations"] = nlohmann::json::parse(annotations);
+  j["mounts"] = nlohmann::json::parse(mounts);
+  return j.dump();
+}
+
+std::string Unique(const std::string& base) { return base + "-" + std::to_string(getpid()); }
+
+class ProtectionTest : public ShimTest {};
+
+TEST_F(ProtectionTest, WritesLandInTheGroupOverlayNotOnTheHost) {
+  std::string etc = "/etc/" + Unique("reaper-test"), usr = "/usr/local/" + Unique("reaper-test"),
+              tmp = "/tmp/" + Unique("reaper-test");
+  auto [code, out] = Run("w1", Sh("echo a > " + etc + " && echo b > " + usr + " && echo c > " + tmp + " && echo ok"));
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "ok\n");
+  for (const auto& p : {etc, usr, tmp}) EXPECT_NE(access(p.c_str(), F_OK), 0) << p << " reached the host";
+  // Same group (same containerd namespace): the files are there.
+  auto [c2, o2] = Run("w2", Sh("cat " + etc + " " + usr + " " + tmp));
+  EXPECT_EQ(c2, 0);
+  EXPECT_EQ(o2, "a\nb\nc\n");
+  // Another group (named by annotation): they are not.
+  auto [c3, o3] = Run("w3", Sh("cat " + etc + " 2>/dev/null || echo absent",
+                               R"({"reaper.runtime/overlay-name":"other"})"));
+  EXPECT_EQ(o3, "absent\n");
+  // Kubernetes namespaces are groups of their own.
+  auto [c4, o4] = Run("w4", Sh("test -e " + etc + " && echo present || echo absent",
+                               R"({"io.kubernetes.cri.sandbox-namespace":"team-a"})"));
+  EXPECT_EQ(o4, "absent\n");
+}
+
+TEST_F(ProtectionTest, SensitiveFilesAreMasked) {
+  auto [code, out] = Run("m1", Sh("wc -c < /etc/shadow; ls -A /root/.ssh 2>/dev/null | wc -l"));
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "0\n0\n");
+  std::ifstream host("/etc/shadow");
+  std::string first;
+  std::getline(host, first);
+  EXPECT_FALSE(first.empty());  // the host's file is untouched
+}
+
+TEST_F(ProtectionTest, VolumesAreBoundPerContainerAndReadOnlyIsEnforced) {
+  std::string a = shim_.dir() + "/vol-a", b = shim_.dir() + "/vol-b", secret = shim_.dir() + "/secret";
+  mkdir(a.c_str(), 0755);
+  mkdir(b.c_str(), 0755);
+  mkdir(secret.c_str(), 0755);
+  std::ofstream(a + "/f") << "from-a";
+  std::ofstream(b + "/f") << "from-b";
+  // A tmpfs source in the host mount namespace, as kubelet makes for Secrets.
+  ASSERT_EQ(mount("tmpfs", secret.c_str(), "tmpfs", 0, "size=64k"), 0);
+  std::ofstream(secret + "/token") << "s3cret";
+  auto bind = [](const std::string& src, const std::string& dst, bool ro) {
+    return R"({"destination":")" + dst + R"(","type":"bind","source":")" + src + R"(","options":["rbind")" +
+           (ro ? R"(,"ro"])" : "]") + "}";
+  };
+  std::string dest = "/opt/" + Unique("vol");
+  std::string mounts_a = "[" + bind(a, dest, false) + "," + bind(secret, "/var/run/secrets/test", true) + "]";
+  // Two running containers with different sources at the same destination.
+  ASSERT_EQ(Create("va", Sh("sleep 100", "{}", mounts_a)).code, 0);
+  ASSERT_EQ(Simple("Start", "va").code, 0);
+  ASSERT_EQ(Create("vb", Sh("sleep 100", "{}", "[" + bind(b, dest, true) + "]")).code, 0);
+  ASSERT_EQ(Simple("Start", "vb").code, 0);
+  auto [ca, oa] = Exec("va", "e", R"({"args":["sh","-c","cat )" + dest + R"(/f; echo; cat /var/run/secrets/test/token; echo; echo x > /var/run/secrets/test/w 2>/dev/null || echo ro-refused"],"cwd":"/"})");
+  EXPECT_EQ(ca, 0) << oa;
+  EXPECT_EQ(oa, "from-a\ns3cret\nro-refused\n");
+  auto [cb, ob] = Exec("vb", "e", R"({"args":["sh","-c","cat )" + dest + R"(/f; echo; echo y > )" + dest + R"(/g 2>/dev/null || echo ro-refused"],"cwd":"/"})");
+  EXPECT_EQ(ob, "from-b\nro-refused\n");
+  for (const char* id : {"va", "vb"}) {
+    Kill(id, SIGKILL);
+    Simple("Wait", id);
+    EXPECT_EQ(Simple("Delete", id).code, 0);
+  }
+  // Nothing of it is mounted on the host, and the shim's own namespace is unchanged.
+  std::ifstream mi("/proc/" + std::to_string(shim_.pid()) + "/mountinfo");
+  std::string text((std::istreambuf_iterator<char>(mi)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find(dest), std::string::npos);
+  EXPECT_NE(access(dest.c_str(), F_OK), 0);
+  umount2(secret.c_str(), MNT_DETACH);
+}
+
+TEST_F(ProtectionTest, IdentityForInitAndExec) {
+  ASSERT_EQ(Create("u1", Sh("id -u; id -g; id -G; sleep 100", "{}", "[]",
+                           R"({"uid":1000,"gid":1000,"additionalGids":[2000]})"), shim_.Fifo("u1.out")).message, "");
+  ASSERT_EQ(Simple("Start", "u1").message, "");
+  auto [c, o] = Exec("u1", "e", R"({"args":["sh","-c","id -u; id -g; id -G"],"cwd":"/","user":{"uid":1000,"gid":1000,"additionalGids":[2000]}})");
+  EXPECT_EQ(o, "1000\n1000\n1000 2000\n");
+  auto [c2, o2] = Exec("u1", "e2", R"({"args":["id","-G"],"cwd":"/","user":{"uid":1000,"gid":1000}})");
+  EXPECT_EQ(o2, "1000\n");  // an empty list clears supplementary groups
+  Kill("u1", SIGKILL);
+}
+
+TEST_F(ProtectionTest, AHalfCreatedGroupDoesNotBlockTheNext) {
+  // What a crash during creation leaves: a plain file where the namespace should be bound.
+  std::string ns_dir = shim_.dir() + "/state/ns";
+  ASSERT_EQ(system(("mkdir -p " + ns_dir + " " + shim_.dir() + "/state/groups/containerd-unit/work/work").c_str()), 0);
+  std::ofstream(ns_dir + "/containerd-unit") << "";
+  auto [code, out] = Run("h1", Sh("echo fine"));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "fine\n");
+}
+
+TEST_F(ProtectionTest, BadAnnotationsAreRefused) {
+  auto [code, out] = Run("b1", Sh("true", R"({"reaper.runtime/overlay-name":"../../etc"})"));
+  EXPECT_EQ(code, -1);
+  EXPECT_NE(out.find("overlay-name"), std::string::npos) << out;
+  auto [c2, o2] = Run("b2", Sh("true", R"({"reaper.runtime/dns-mode":"bogus"})"));
+  EXPECT_EQ(c2, -1);
+  EXPECT_NE(o2.find("dns-mode"), std::string::npos) << o2;
+}
+
+}  // namespace
+}  // namespace reaper
