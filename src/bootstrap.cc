@@ -20,7 +20,9 @@
 
 #include "cgroup.h"
 #include "file_util.h"
+#include "node_config.h"
 #include "oci_spec.h"
+#include "overlay_group.h"
 #include "state_record.h"
 #include "task.pb.h"
 
@@ -194,6 +196,9 @@ int RunDelete(const ShimArgs& a) {
       status = rec->exit_status;
       sec = rec->exited_sec;
       nsec = rec->exited_nsec;
+    }
+    if (!rec->group.empty()) {
+      if (auto cfg = LoadNodeConfig(); cfg.ok()) RemoveGroupUser(*cfg, rec->group, rec->ns + "." + rec->id);
     }
     unlink((bundle + "/" + kStateRecordName).c_str());
   }

@@ -127,3 +127,47 @@ TEST_F(ProtectionTest, BadAnnotationsAreRefused) {
 
 }  // namespace
 }  // namespace reaper
+
+namespace reaper {
+namespace {
+
+TEST_F(ProtectionTest, DnsModeDecidesWhichResolvConfThePodSees) {
+  std::string pod_resolv = shim_.dir() + "/pod-resolv.conf";
+  std::ofstream(pod_resolv) << "nameserver 10.96.0.10\nsearch default.svc.cluster.local\n";
+  std::string mounts = R"([{"destination":"/etc/resolv.conf","type":"bind","source":")" + pod_resolv +
+                       R"(","options":["rbind","ro"]},{"destination":"/etc/hosts","type":"bind","source":")" +
+                       pod_resolv + R"(","options":["rbind","ro"]}])";
+  auto [c1, o1] = Run("d1", Sh("cat /etc/resolv.conf", R"({"reaper.runtime/dns-mode":"kubernetes"})", mounts));
+  EXPECT_EQ(o1, "nameserver 10.96.0.10\nsearch default.svc.cluster.local\n");
+  // Host mode (the default) and /etc/hosts are never replaced: the node's files show.
+  std::ifstream host_resolv("/etc/resolv.conf");
+  std::string want((std::istreambuf_iterator<char>(host_resolv)), std::istreambuf_iterator<char>());
+  auto [c2, o2] = Run("d2", Sh("cat /etc/resolv.conf", "{}", mounts));
+  EXPECT_EQ(o2, want);
+  auto [c3, o3] = Run("d3", Sh("grep -c 10.96.0.10 /etc/hosts || true", R"({"reaper.runtime/dns-mode":"kubernetes"})", mounts));
+  EXPECT_EQ(o3, "0\n");
+}
+
+TEST_F(ProtectionTest, GroupsCanBeListedAndRemovedWhenUnused) {
+  ASSERT_EQ(Run("g1", Sh("echo x > /etc/" + Unique("group-file"))).first, 0);
+  std::string env = "REAPER_CONFIG=" + shim_.dir() + "/reaper.toml ";
+  std::string bin = std::string(REAPER_OVERLAY_BINARY);
+  ASSERT_EQ(Create("g2", Sh("sleep 100")).code, 0);  // a user of the group
+  EXPECT_NE(system((env + bin + " remove containerd-unit 2>/dev/null").c_str()), 0);
+  Kill("g2", SIGKILL);
+  Simple("Wait", "g2");
+  ASSERT_EQ(Simple("Delete", "g2").code, 0);
+  FILE* f = popen((env + bin + " list").c_str(), "r");
+  char buf[512];
+  std::string listing;
+  while (fgets(buf, sizeof buf, f)) listing += buf;
+  pclose(f);
+  EXPECT_NE(listing.find("containerd-unit"), std::string::npos) << listing;
+  EXPECT_EQ(system((env + bin + " remove containerd-unit >/dev/null").c_str()), 0);
+  // A fresh group: the earlier write is gone.
+  auto [c, o] = Run("g3", Sh("cat /etc/" + Unique("group-file") + " 2>/dev/null || echo gone"));
+  EXPECT_EQ(o, "gone\n");
+}
+
+}  // namespace
+}  // namespace reaper
