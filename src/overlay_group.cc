@@ -67,12 +67,18 @@ bool IsMountPoint(const std::string& path) {
 // <state_root>/ns holds the nsfs files; it must be a private mount so that binding a
 // namespace there cannot propagate anywhere (as `ip netns` does for /run/netns).
 Status EnsurePrivateNsDir(const std::string& dir) {
+  static std::string done;  // checked once per process (mountinfo can be long on busy nodes)
+  if (done == dir) return Status::Ok();
   REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
-  if (IsMountPoint(dir)) return Status::Ok();
+  if (IsMountPoint(dir)) {
+    done = dir;
+    return Status::Ok();
+  }
   if (mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) return Status::FromErrno(errno, "bind " + dir);
   if (mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
     return Status::FromErrno(errno, "make " + dir + " private");
   }
+  done = dir;
   return Status::Ok();
 }
 

@@ -324,8 +324,7 @@ Result<std::vector<PreparedMount>> TaskService::PrepareProtection(Container& c, 
   if (!mounts.ok()) return mounts.status();
   auto ns = EnsureGroup(cfg, *group);
   if (!ns.ok()) return ns.status();
-  REAPER_RETURN_IF_ERROR(AddGroupUser(cfg, group->key, opts_.ns + "." + c.id));
-  c.group = group->key;
+  c.group = group->key;  // registered as a user once the container exists (Create)
   *group_ns = std::move(*ns);
   return mounts;
 }

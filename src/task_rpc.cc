@@ -4,6 +4,7 @@
 
 #include "events.pb.h"
 #include "log.h"
+#include "overlay_group.h"
 #include "task.pb.h"
 #include "task_service.h"
 
@@ -158,6 +159,11 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
   if (Status st = SpawnProcess(ref, init, /*hold=*/true, group_ns.get(), &mounts); !st.ok()) {
     DropContainer(id);
     return r.Reply(LaunchError(st, "create " + id));
+  }
+  if (!ref.group.empty()) {
+    if (Status st = AddGroupUser(*config_, ref.group, opts_.ns + "." + id); !st.ok()) {
+      log::Warn("cannot register the container in its overlay group", {{"error", st.message()}});
+    }
   }
   init.state = ProcState::kCreating;
   init.pending = r;

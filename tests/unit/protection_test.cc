@@ -96,14 +96,18 @@ TEST_F(ProtectionTest, VolumesAreBoundPerContainerAndReadOnlyIsEnforced) {
 }
 
 TEST_F(ProtectionTest, IdentityForInitAndExec) {
-  ASSERT_EQ(Create("u1", Sh("id -u; id -g; id -G; sleep 100", "{}", "[]",
-                           R"({"uid":1000,"gid":1000,"additionalGids":[2000]})"), shim_.Fifo("u1.out")).message, "");
+  std::string init_out = shim_.Fifo("u1.out");
+  FifoReader init_reader(init_out);
+  ASSERT_EQ(Create("u1", Sh("id -u; id -g; id -G; exec sleep 100", "{}", "[]",
+                           R"({"uid":1000,"gid":1000,"additionalGids":[2000]})"), init_out).message, "");
   ASSERT_EQ(Simple("Start", "u1").message, "");
   auto [c, o] = Exec("u1", "e", R"({"args":["sh","-c","id -u; id -g; id -G"],"cwd":"/","user":{"uid":1000,"gid":1000,"additionalGids":[2000]}})");
   EXPECT_EQ(o, "1000\n1000\n1000 2000\n");
   auto [c2, o2] = Exec("u1", "e2", R"({"args":["id","-G"],"cwd":"/","user":{"uid":1000,"gid":1000}})");
   EXPECT_EQ(o2, "1000\n");  // an empty list clears supplementary groups
   Kill("u1", SIGKILL);
+  Simple("Wait", "u1");
+  EXPECT_EQ(init_reader.ReadAll(), "1000\n1000\n1000 2000\n");
 }
 
 TEST_F(ProtectionTest, AHalfCreatedGroupDoesNotBlockTheNext) {
