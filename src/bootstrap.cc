@@ -2,10 +2,8 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -153,28 +151,6 @@ int RunStart(const ShimArgs& a) {
   return 0;
 }
 
-namespace {
-// Waits (inotify on cgroup.events, bounded) until the cgroup is empty, then removes it.
-void KillCgroup(const std::string& path, std::chrono::milliseconds budget) {
-  Cgroup cg = Cgroup::Existing(path);
-  if (access(path.c_str(), F_OK) != 0) return;
-  (void)cg.Signal(SIGKILL);
-  UniqueFd in(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (in) inotify_add_watch(in.get(), (path + "/cgroup.events").c_str(), IN_MODIFY);
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (cg.Populated()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !in) break;
-    pollfd pfd{in.get(), POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(left.count())) > 0) {
-      char buf[4096];
-      while (read(in.get(), buf, sizeof buf) > 0) {
-      }
-    }
-  }
-  (void)cg.Remove();
-}
-}  // namespace
 
 int RunDelete(const ShimArgs& a) {
   std::string bundle = a.bundle.empty() ? Cwd() : a.bundle;
@@ -187,7 +163,7 @@ int RunDelete(const ShimArgs& a) {
   if (auto rec = ReadStateRecord(bundle); rec.ok() && rec->id == a.id) {
     resp.set_pid(static_cast<uint32_t>(rec->pid));
     if (!rec->cgroup.empty()) {
-      KillCgroup(rec->cgroup, std::chrono::milliseconds(3000));
+      KillAndRemoveCgroup(rec->cgroup, std::chrono::milliseconds(3000));
     } else if (rec->pid > 0 && rec->start_time != 0 && ProcessStartTime(rec->pid) == rec->start_time) {
       kill(-rec->pid, SIGKILL);  // its process group (the session leader's pid)
       kill(rec->pid, SIGKILL);

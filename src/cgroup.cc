@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,6 +111,26 @@ Status Cgroup::Remove() {
   return Status::Ok();
 }
 
+void KillAndRemoveCgroup(const std::string& path, std::chrono::milliseconds budget) {
+  if (access(path.c_str(), F_OK) != 0) return;
+  Cgroup cg = Cgroup::Existing(path);
+  (void)cg.Signal(SIGKILL);
+  UniqueFd in(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (in) inotify_add_watch(in.get(), (path + "/cgroup.events").c_str(), IN_MODIFY);
+  auto deadline = std::chrono::steady_clock::now() + budget;
+  while (cg.Populated()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !in) break;
+    pollfd pfd{in.get(), POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) > 0) {
+      char buf[4096];
+      while (read(in.get(), buf, sizeof buf) > 0) {
+      }
+    }
+  }
+  (void)cg.Remove();
+}
+
 std::vector<pid_t> PidsInSession(pid_t sid) {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -124,6 +146,14 @@ std::vector<pid_t> PidsInSession(pid_t sid) {
   }
   closedir(d);
   return out;
+}
+
+bool ProcessAlive(pid_t pid, unsigned long long start_time) {
+  if (pid <= 0) return false;
+  auto f = StatFields(pid);
+  long long v;
+  if (f.size() < 20 || f[0] == "Z" || f[0] == "X") return false;
+  return start_time == 0 || (ParseInt(f[19], &v) && static_cast<unsigned long long>(v) == start_time);
 }
 
 unsigned long long ProcessStartTime(pid_t pid) {

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,9 +48,15 @@ class Cgroup {
   UniqueFd procs_;
 };
 
+// SIGKILLs every member, waits (inotify on cgroup.events, at most `budget`) until the cgroup
+// is empty, then removes it. For cleanup by a process that is not the members' parent.
+void KillAndRemoveCgroup(const std::string& path, std::chrono::milliseconds budget);
+
 // Fallback when there is no cgroup: the processes whose session id is `sid`.
 std::vector<pid_t> PidsInSession(pid_t sid);
 // Start time (clock ticks since boot, /proc/<pid>/stat field 22), 0 if the process is gone.
 unsigned long long ProcessStartTime(pid_t pid);
+// True if `pid` runs (not a zombie) and, when start_time != 0, is the same process.
+bool ProcessAlive(pid_t pid, unsigned long long start_time);
 
 }  // namespace reaper

@@ -232,7 +232,7 @@ Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std:
 }  // namespace
 
 Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string, std::string>& a,
-                              const std::string& containerd_ns) {
+                              const std::string& containerd_ns, const std::string& origin) {
   if (cfg.overlay == OverlayMode::kNode) return GroupRef{"node"};
   auto get = [&](std::string_view k) {
     auto it = a.find(std::string(k));
@@ -248,7 +248,7 @@ Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string,
     return GroupRef{"k8s-" + kns + (name.empty() ? "" : "." + name)};
   }
   if (!IsNamespaceName(containerd_ns)) return Status(Code::kInvalidArgument, "invalid namespace: " + containerd_ns);
-  return GroupRef{"containerd-" + containerd_ns + (name.empty() ? "" : "+" + name)};
+  return GroupRef{origin + "-" + containerd_ns + (name.empty() ? "" : "+" + name)};
 }
 
 std::string GroupDir(const NodeConfig& cfg, const std::string& key) { return cfg.state_root + "/groups/" + key; }

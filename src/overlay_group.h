@@ -27,8 +27,10 @@ struct GroupRef {
 
 // Pure: the group a container belongs to, from its annotations, the node config and the
 // containerd namespace. Invalid annotation values are errors (never silently another group).
+// Without Kubernetes annotations the group is "<origin>-<ns>" (origin "containerd" for the
+// shim, "oci" for reaper-runtime).
 Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string, std::string>& annotations,
-                              const std::string& containerd_ns);
+                              const std::string& ns, const std::string& origin = "containerd");
 
 // Paths of a group under the state root.
 std::string GroupDir(const NodeConfig& cfg, const std::string& key);

@@ -1,5 +1,7 @@
 #include "process_io.h"
 
+#include "pty.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -109,13 +111,10 @@ Status ProcessIo::OpenPlain(const IoPaths& paths) {
 }
 
 Status ProcessIo::OpenTerminal(const IoPaths& paths) {
-  master_.reset(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master_) return Status::FromErrno(errno, "posix_openpt");
-  if (grantpt(master_.get()) != 0 || unlockpt(master_.get()) != 0) return Status::FromErrno(errno, "unlockpt");
-  char name[128];
-  if (ptsname_r(master_.get(), name, sizeof name) != 0) return Status::FromErrno(errno, "ptsname");
-  UniqueFd slave(open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!slave) return Status::FromErrno(errno, std::string("open ") + name);
+  auto pty = OpenPty();
+  if (!pty.ok()) return pty.status();
+  master_ = std::move(pty->master);
+  UniqueFd slave = std::move(pty->slave);
   for (int i = 0; i < 3; ++i) {
     auto d = Dup(slave.get());
     if (!d.ok()) return d.status();

@@ -144,6 +144,14 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);  // the shim abandoned this process
   }
+  if (req.hold_fd >= 0) {
+    char c;
+    ssize_t n;
+    do {
+      n = read(req.hold_fd, &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);
+  }
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   if (req.placeholder) {
     char arg0[] = "reaper-sandbox";

@@ -37,6 +37,8 @@ struct SpawnRequest {
   bool new_mount_ns = false; // then unshare a mount namespace of its own and attach `mounts`
   const std::vector<PreparedMount>* mounts = nullptr;
   bool hold = false;         // wait for Child::Release() before execve
+  int hold_fd = -1;          // or: wait for one byte on this fd (not owned; reaper-runtime's
+                             // exec.fifo opened O_RDWR before any namespace is joined)
   bool placeholder = false;  // sandbox: exec `self_exe` as a do-nothing pause process
   std::string self_exe = "/proc/self/exe";
 };
