@@ -138,6 +138,13 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
     }
     if (key == "masked_paths") c.masked_paths = v.a;
     else c.masked_paths.insert(c.masked_paths.end(), v.a.begin(), v.a.end());
+  } else if (key == "allowed_namespaces") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kArray, key));
+    c.allowed_namespaces = v.a;
+  } else if (key == "non_host_network") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
+    if (v.s != "allow" && v.s != "reject") return Status(Code::kInvalidArgument, "non_host_network must be \"allow\" or \"reject\"");
+    c.reject_non_host_network = v.s == "reject";
   } else if (key == "cgroup_parent") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     c.cgroup_parent = v.s;

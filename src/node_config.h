@@ -24,6 +24,11 @@ struct NodeConfig {
   HostFilesystems host_filesystems = HostFilesystems::kOverlay;
   std::vector<std::string> masked_paths;  // defaults from DefaultMaskedPaths()
   std::string cgroup_parent;              // "" = <cgroup2 mount>/reaper, "none" = sessions
+  // Policy. Empty: every Kubernetes namespace may run Reaper pods.
+  std::vector<std::string> allowed_namespaces;
+  // A pod that did not ask for hostNetwork still runs on the host network; "reject" refuses
+  // it so that cluster policy tools never see a host-network pod as isolated.
+  bool reject_non_host_network = false;
 };
 
 std::vector<std::string> DefaultMaskedPaths();

@@ -187,6 +187,12 @@ Result<Spec> ParseSpec(std::string_view text) {
       spec.mounts.push_back(std::move(mount));
     }
   }
+  if (j->contains("linux") && (*j)["linux"].is_object() && (*j)["linux"].contains("namespaces") &&
+      (*j)["linux"]["namespaces"].is_array()) {
+    for (const auto& n : (*j)["linux"]["namespaces"]) {
+      if (n.is_object() && n.contains("type") && n["type"].is_string()) spec.namespaces.push_back(n["type"].get<std::string>());
+    }
+  }
   if (j->contains("process") && !(*j)["process"].is_null()) {
     auto p = FromJson((*j)["process"]);
     if (!p.ok()) return p.status();

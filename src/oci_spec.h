@@ -46,6 +46,7 @@ struct MountSpec {
 struct Spec {
   ProcessSpec process;
   std::vector<MountSpec> mounts;
+  std::vector<std::string> namespaces;  // linux.namespaces[].type ("network" = not hostNetwork)
   std::map<std::string, std::string> annotations;
   bool has_process = false;
 };

@@ -1,5 +1,7 @@
 // containerd.task.v2.Task RPC handlers. Status codes follow protocol.md §1.10 and §3.3.
 #include <signal.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include "events.pb.h"
@@ -112,6 +114,7 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
   auto spec = LoadSpec(req.bundle());
   if (!spec.ok()) return r.Reply(LaunchError(spec.status(), "create " + id));
 
+  if (Status st = CheckPolicy(*spec); !st.ok()) return r.Reply(st);
   auto c = std::make_unique<Container>();
   c->id = id;
   c->bundle = req.bundle();
@@ -169,6 +172,27 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
   init.pending = r;
   ref.start_time = ProcessStartTime(init.pid);  // replied when the child reports ready (task_lifecycle.cc)
   WriteRecord(ref);
+}
+
+Status TaskService::CheckPolicy(const Spec& spec) const {
+  if (!config_.ok()) return Status::Ok();  // reported by Create itself
+  const NodeConfig& cfg = *config_;
+  auto it = spec.annotations.find(std::string(kAnnotationSandboxNamespace));
+  if (!cfg.allowed_namespaces.empty() && it != spec.annotations.end()) {
+    bool ok = std::find(cfg.allowed_namespaces.begin(), cfg.allowed_namespaces.end(), it->second) !=
+              cfg.allowed_namespaces.end();
+    if (!ok) {
+      return Status(Code::kPermissionDenied, "node policy: Kubernetes namespace \"" + it->second +
+                                                 "\" may not run Reaper pods (allowed_namespaces)");
+    }
+  }
+  bool own_netns = std::find(spec.namespaces.begin(), spec.namespaces.end(), "network") != spec.namespaces.end();
+  if (own_netns && cfg.reject_non_host_network) {
+    return Status(Code::kPermissionDenied,
+                  "node policy: Reaper pods run on the host network; set hostNetwork: true (non_host_network = reject)");
+  }
+  if (own_netns) log::Warn("pod did not ask for hostNetwork but runs on the host network", {});
+  return Status::Ok();
 }
 
 void TaskService::Start(const std::string& payload, ttrpc::Responder r) {
@@ -265,6 +289,14 @@ void TaskService::Exec(const std::string& payload, ttrpc::Responder r) {
   }
   auto spec = ParseProcess(req.spec().value());
   if (!spec.ok()) return r.Reply(spec.status().Wrap("exec " + req.exec_id()));
+  {
+    // Audit: every exec, with its argv, user and terminal.
+    std::string argv;
+    for (const auto& a : spec->args) argv += (argv.empty() ? "" : " ") + log::QuoteIfNeeded(a);
+    log::Info("exec", {{"id", c->id}, {"exec_id", req.exec_id()}, {"argv", argv},
+                       {"uid", std::to_string(spec->uid)}, {"gid", std::to_string(spec->gid)},
+                       {"tty", req.terminal() ? "true" : "false"}});
+  }
   auto p = std::make_unique<Process>();
   p->container_id = c->id;
   p->exec_id = req.exec_id();

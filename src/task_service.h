@@ -84,6 +84,8 @@ class TaskService {
   // next loop turn so references held by the caller stay valid.
   void DropContainer(const std::string& id);
   void WriteRecord(const Container& c);
+  // Node policy: allowed Kubernetes namespaces, host network. PermissionDenied with a reason.
+  Status CheckPolicy(const Spec& spec) const;
   void Publish(const std::string& topic, const std::string& type, const std::string& value);
 
   Container* FindContainer(const std::string& id);

@@ -62,3 +62,52 @@ TEST(Cgroup, FindsCgroup2Mount) {
 
 }  // namespace
 }  // namespace reaper
+
+#include "node_config.h"
+
+namespace reaper {
+namespace {
+
+TEST(NodeConfig, DefaultsAndKeys) {
+  auto d = ParseNodeConfig("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->state_root, "/run/reaper");
+  EXPECT_EQ(d->overlay, OverlayMode::kNamespace);
+  EXPECT_FALSE(d->masked_paths.empty());
+  auto c = ParseNodeConfig(
+      "# comment\nstate_root = \"/var/lib/reaper\"  # trailing\noverlay = \"node\"\ndns_mode = \"kubernetes\"\n"
+      "masked_paths = [\"/a\", \"/b\"]\nmasked_paths_extra = [\"/c\"]\nallowed_namespaces = []\n"
+      "non_host_network = \"reject\"\nhost_filesystems = \"hide\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->state_root, "/var/lib/reaper");
+  EXPECT_EQ(c->overlay, OverlayMode::kNode);
+  EXPECT_EQ(c->dns, DnsMode::kKubernetes);
+  EXPECT_EQ(c->masked_paths, (std::vector<std::string>{"/a", "/b", "/c"}));
+  EXPECT_TRUE(c->reject_non_host_network);
+  EXPECT_EQ(c->host_filesystems, HostFilesystems::kHide);
+}
+
+TEST(NodeConfig, ErrorsNameTheLine) {
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"bogus = 1", "line 1: unknown key bogus"},
+      {"\n\noverlay = \"maybe\"", "line 3: overlay must be"},
+      {"state_root = relative", "line 1: state_root: not a string"},
+      {"state_root = \"rel\"", "absolute"},
+      {"[table]", "tables are not used"},
+      {"masked_paths = [\"/a\", 3]", "arrays hold"},
+      {"masked_paths = [\"/a/../b\"]", "not a clean absolute path"},
+      {"no equals sign", "expected key = value"},
+      {"dns_mode = \"unterminated", "bad string"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseNodeConfig(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace reaper

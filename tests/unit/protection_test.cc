@@ -175,3 +175,29 @@ TEST_F(ProtectionTest, GroupsCanBeListedAndRemovedWhenUnused) {
 
 }  // namespace
 }  // namespace reaper
+
+namespace reaper {
+namespace {
+
+// A shim with a restrictive node policy.
+class PolicyTest : public ShimTest {
+ protected:
+  PolicyTest() : ShimTest("allowed_namespaces = [\"ops\"]\nnon_host_network = \"reject\"\n") {}
+};
+
+TEST_F(PolicyTest, NamespacesAndHostNetwork) {
+  auto ns = [](const std::string& kns) { return R"({"io.kubernetes.cri.sandbox-namespace":")" + kns + R"("})"; };
+  auto [c1, o1] = Run("p1", Sh("echo allowed", ns("ops")));
+  EXPECT_EQ(o1, "allowed\n");
+  Reply r = Create("p2", Sh("true", ns("dev")));
+  EXPECT_EQ(r.code, 7);
+  EXPECT_NE(r.message.find("\"dev\" may not run Reaper pods"), std::string::npos) << r.message;
+  nlohmann::json j = nlohmann::json::parse(Sh("true", ns("ops")));
+  j["linux"]["namespaces"] = {{{"type", "network"}, {"path", "/proc/1/ns/net"}}};
+  r = Create("p3", j.dump());
+  EXPECT_EQ(r.code, 7);
+  EXPECT_NE(r.message.find("hostNetwork: true"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace reaper

@@ -46,6 +46,8 @@ class FifoReader {
 
 class ShimTest : public ::testing::Test {
  protected:
+  ShimTest() = default;
+  explicit ShimTest(const std::string& extra_config) : shim_(extra_config) {}
   void SetUp() override {
     client_ = std::make_unique<Client>(shim_.socket());
     ASSERT_TRUE(client_->ok());

@@ -200,14 +200,14 @@ inline void UnmountUnder(const std::string& dir) {
 // A temp dir with the shim daemon serving on <dir>/shim.sock.
 class ShimProcess {
  public:
-  ShimProcess() {
+  explicit ShimProcess(const std::string& extra_config = "") {
     char tmpl[] = "/tmp/reaper-shim-test.XXXXXX";
     dir_ = mkdtemp(tmpl);
     socket_ = dir_ + "/shim.sock";
     events_ = std::make_unique<FakeEvents>(dir_ + "/events.sock");
     UniqueFd l = ListenAt(socket_);
     // Host protection state (overlay groups) lives in the temp dir too.
-    std::ofstream(dir_ + "/reaper.toml") << "state_root = \"" << dir_ << "/state\"\n";
+    std::ofstream(dir_ + "/reaper.toml") << "state_root = \"" << dir_ << "/state\"\n" << extra_config;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(l.get(), 3);
