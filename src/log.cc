@@ -19,7 +19,9 @@ const char* LevelName(Level l) {
   return "info";
 }
 
-std::string Now() {
+}  // namespace
+
+std::string NowRfc3339() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t{};
@@ -29,7 +31,6 @@ std::string Now() {
            t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
   return buf;
 }
-}  // namespace
 
 void SetLevel(Level level) { g_level = level; }
 
@@ -79,7 +80,7 @@ std::string FormatLine(std::string_view time, Level level, std::string_view msg,
 void Write(Level level, std::string_view msg,
            std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
   if (level < g_level) return;
-  std::string line = FormatLine(Now(), level, msg, fields);
+  std::string line = FormatLine(NowRfc3339(), level, msg, fields);
   ssize_t r = ::write(2, line.data(), line.size());
   (void)r;  // EAGAIN (full FIFO) or EPIPE (containerd down): the line is dropped by design.
 }

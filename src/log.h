@@ -14,6 +14,8 @@ namespace reaper::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void SetLevel(Level level);
+// The current UTC time as RFC 3339 with nanoseconds ("2026-01-02T03:04:05.123456789Z").
+std::string NowRfc3339();
 // Fields are appended as key=value (quoted when needed).
 void Write(Level level, std::string_view msg,
            std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {});

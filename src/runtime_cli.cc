@@ -23,17 +23,6 @@ const std::set<std::string>& ValueFlags() {
   return s;
 }
 
-std::string Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-           t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-  return buf;
-}
-
 std::string JsonEscape(const std::string& s) {
   std::string o;
   for (unsigned char c : s) {
@@ -56,8 +45,8 @@ void LogError(const Globals& g, const std::string& msg) {
   if (g.log_path.empty()) return;
   UniqueFd f(open(g.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!f) return;
-  std::string line = g.log_json ? "{\"level\":\"error\",\"msg\":\"" + JsonEscape(msg) + "\",\"time\":\"" + Now() + "\"}\n"
-                                : log::FormatLine(Now(), log::Level::kError, msg, {});
+  std::string line = g.log_json ? "{\"level\":\"error\",\"msg\":\"" + JsonEscape(msg) + "\",\"time\":\"" + log::NowRfc3339() + "\"}\n"
+                                : log::FormatLine(log::NowRfc3339(), log::Level::kError, msg, {});
   ssize_t r = write(f.get(), line.data(), line.size());
   (void)r;
 }

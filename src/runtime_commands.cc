@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "file_util.h"
+#include "log.h"
 #include "mount_plan.h"
 #include "node_config.h"
 #include "oci_spec.h"
@@ -38,17 +39,6 @@ struct State {
 };
 
 std::string Dir(const Globals& g, const std::string& id) { return g.root + "/" + id; }
-
-std::string Rfc3339Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-           t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-  return buf;
-}
 
 Status SaveState(const Globals& g, const State& s) {
   json j = {{"id", s.id},          {"bundle", s.bundle}, {"created", s.created}, {"pid", s.pid},
@@ -183,7 +173,7 @@ Result<int> Create(const Globals& g, const Command& c) {
   State s;
   s.id = id;
   s.bundle = bundle;
-  s.created = Rfc3339Now();
+  s.created = log::NowRfc3339();
   s.annotations = spec->annotations;
   Launch l;
   Cgroup cg;
