@@ -3,7 +3,7 @@
 set -euo pipefail
 BUILD_PKGS=(g++ cmake ninja-build pkg-config protobuf-compiler libprotobuf-dev nlohmann-json3-dev
             libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev)
-TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip tmux)
+TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip tmux podman conmon)
 need=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -111,6 +111,9 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "reaper-runtime: %s\n", parsed.status().message().c_str());
     return 1;
   }
+  // Library progress messages ("creating overlay group") go to stderr only with --debug:
+  // callers such as podman show the runtime's stderr to the user.
+  log::SetLevel(parsed->first.debug ? log::Level::kDebug : log::Level::kWarn);
   auto rc = Execute(parsed->first, parsed->second);
   if (!rc.ok()) {
     LogError(parsed->first, rc.status().message());

@@ -319,7 +319,7 @@ Result<int> Exec(const Globals& g, const Command& c) {
   if (c.args.empty()) return Status(Code::kInvalidArgument, "exec needs a container id");
   auto s = LoadState(g, c.args[0]);
   if (!s.ok()) return s.status();
-  if (StatusOf(g, *s) != "running") return Status(Code::kFailedPrecondition, "cannot exec in a stopped container");
+  if (StatusOf(g, *s) == "stopped") return Status(Code::kFailedPrecondition, "cannot exec in a stopped container");
   auto p = ExecProcess(c, *s);
   if (!p.ok()) return p.status();
   if (c.has("tty") || c.has("t")) p->terminal = true;

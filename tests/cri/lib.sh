@@ -1,0 +1,189 @@
+# shellcheck shell=bash
+# CRI end-to-end test library: a PRIVATE containerd with its CRI plugin enabled (runtime handler
+# reaper-v2 -> io.containerd.reaper.v2), driven by reaperctl the way kubelet drives CRI.
+#
+# It builds on tests/e2e/lib.sh (helpers: wait_until, assertions, test registry, process
+# discovery by PID, the busybox image builder, teardown) and replaces three of its functions:
+#   e2e_write_config             -> a config with the CRI plugin enabled
+#   e2e_cleanup_all_containers   -> removes this run's pods through CRI (reaperctl rm --all)
+#   cleanup_container <pod>      -> tests `track` POD names; cleanup removes the pod via CRI
+# The system containerd is never touched: everything lives in /tmp/reaper-e2e.XXXX.
+#
+# Environment knobs (besides those of tests/e2e/lib.sh):
+#   REAPERCTL        reaperctl binary (default $REAPER_BIN_DIR/tools/reaperctl/reaperctl)
+#   CRI_HANDLER      runtime handler for pods (default reaper-v2)
+#   CRI_RPC_TIMEOUT  seconds after which a reaperctl call is killed (default 120)
+
+CRI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+source "$CRI_LIB_DIR/../e2e/lib.sh"
+
+E2E_NS=k8s.io   # CRI's containerd namespace: the image must be imported there
+REAPERCTL=${REAPERCTL:-$REAPER_BIN_DIR/tools/reaperctl/reaperctl}
+CRI_HANDLER=${CRI_HANDLER:-reaper-v2}
+CRI_RPC_TIMEOUT=${CRI_RPC_TIMEOUT:-120}
+CRI_STREAM_PORT=""
+
+# A TCP port nobody listens on (best effort; containerd's start is retried if it is taken).
+cri_free_port() {
+  local port hex
+  for _ in $(seq 1 50); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    hex=$(printf ':%04X ' "$port")
+    if ! grep -qF "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+e2e_write_config() {
+  mkdir -p "$E2E_DIR/cni/bin" "$E2E_DIR/cni/conf" "$E2E_DIR/pod-logs" "$E2E_DIR/reaperctl"
+  CRI_STREAM_PORT=$(cri_free_port) || die "no free TCP port for the CRI streaming server"
+  cat >"$E2E_DIR/config.toml" <<EOF
+version = 2
+root = "$E2E_DIR/root"
+state = "$E2E_DIR/state"
+temp = "$E2E_DIR/tmp"
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "$E2E_ADDR"
+
+[ttrpc]
+  address = "$E2E_ADDR.ttrpc"
+
+[debug]
+  address = "$E2E_DIR/debug.sock"
+  level = "debug"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$E2E_IMAGE"
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "$CRI_STREAM_PORT"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$E2E_DIR/cni/bin"
+    conf_dir = "$E2E_DIR/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.reaper-v2]
+      runtime_type = "io.containerd.reaper.v2"
+EOF
+}
+
+# rctl ARGS...: reaperctl against our containerd, with our log/state roots and image.
+rctl() {
+  timeout -k 5 "$CRI_RPC_TIMEOUT" "$REAPERCTL" --runtime-endpoint "unix://$E2E_ADDR" \
+    --default-image "$E2E_IMAGE" --log-root "$E2E_DIR/pod-logs" --root "$E2E_DIR/reaperctl" "$@"
+}
+
+cri_answers() { CRI_RPC_TIMEOUT=10 rctl info >/dev/null 2>&1; }
+
+cri_start() {
+  [[ -x $REAPERCTL ]] || die "$REAPERCTL not found (build it, or set REAPERCTL)"
+  local attempt
+  for attempt in 1 2 3; do
+    e2e_start_containerd
+    if wait_until 30 cri_answers && wait_until 10 grep -q "Start streaming server" "$E2E_DIR/containerd.log" &&
+       ! grep -qi "failed to start streaming server" "$E2E_DIR/containerd.log"; then
+      break
+    fi
+    log "CRI plugin not ready (attempt $attempt):"
+    grep -iE 'cri|stream' "$E2E_DIR/containerd.log" | tail -n 5 >&2 || true
+    (( attempt < 3 )) || die "the CRI plugin of the private containerd did not come up"
+    e2e_stop_containerd
+  done
+  cri_import_image
+  log "CRI ready (streaming server 127.0.0.1:$CRI_STREAM_PORT, handler $CRI_HANDLER)"
+}
+
+# The placeholder image (tests/e2e/lib.sh's busybox image) in namespace k8s.io, where CRI
+# finds it both as sandbox_image and as the image of containers without one. (Not
+# e2e_build_image: its `ls | grep -q` check races with pipefail once CRI adds a second ref.)
+cri_import_image() {
+  local tarball=$E2E_DIR/reaper-test-oci.tar refs
+  [[ -f $tarball ]] || e2e_build_image_tarball "$tarball"
+  ctrp images import --all-platforms "$tarball" >"$E2E_DIR/logs/image-import.log" 2>&1 ||
+    { cat "$E2E_DIR/logs/image-import.log" >&2; die "ctr images import failed"; }
+  refs=$(ctrp images ls -q)
+  grep -qxF "$E2E_IMAGE" <<<"$refs" || die "image $E2E_IMAGE not listed after import"
+  log "image $E2E_IMAGE imported into namespace $E2E_NS"
+}
+
+# Pods of this run are all created by reaperctl: remove them through CRI first, then let the
+# generic teardown kill whatever is left by PID.
+e2e_cleanup_all_containers() {
+  CRI_RPC_TIMEOUT=60 rctl -q rm --all -f >/dev/null 2>&1 || log "teardown: reaperctl rm --all failed"
+}
+
+# Tests `track` pod names; the per-test safety net removes them.
+cleanup_container() {
+  local out
+  out=$(CRI_RPC_TIMEOUT=60 rctl -q rm -f "$1" 2>&1) || [[ $out == *"not found"* ]] ||
+    echo "cleanup pod $1: $out" >&2
+  return 0
+}
+
+# ---------------------------------------------------------------------------
+# Pod helpers.
+
+# pod_name <suffix>: a pod name unique to this run.
+pod_name() { echo "t-$E2E_RUNID-$1"; }
+
+# write_pod <file> <name> <restartPolicy> <containers-yaml> [init-containers-yaml]
+# Writes a hostNetwork Pod on our handler. Container YAML is indented by 2 (list items "- name").
+# Volume "data" is the host's $E2E_DIR/data (pods see the node's files through Reaper's overlay,
+# but files the host creates later are only reliably visible through a volume).
+write_pod() {
+  local file=$1 name=$2 policy=$3 containers=$4 inits=${5:-}
+  {
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n' "$name"
+    printf '  runtimeClassName: %s\n  hostNetwork: true\n  restartPolicy: %s\n' \
+      "$CRI_HANDLER" "$policy"
+    printf '  volumes:\n  - name: data\n    hostPath: {path: "%s", type: Directory}\n' \
+      "$E2E_DIR/data"
+    if [[ -n $inits ]]; then printf '  initContainers:\n%s\n' "$inits"; fi
+    printf '  containers:\n%s\n' "$containers"
+  } >"$file"
+}
+
+# container_yaml <name> <shell command>: one container running `sh -c CMD`, marked with
+# E2E_MARK so leftovers can be found by PID, with volume "data" at $E2E_DIR/data.
+container_yaml() {
+  local name=$1 cmd=$2
+  cmd=${cmd//\\/\\\\}
+  cmd=${cmd//\"/\\\"}
+  printf '  - name: %s\n    command: ["/bin/sh", "-c", "%s"]\n    env: [{name: E2E_MARK, value: "%s"}]\n    volumeMounts: [{name: data, mountPath: "%s"}]\n' \
+    "$name" "$cmd" "$E2E_DIR" "$E2E_DIR/data"
+}
+
+# inspect_field <pod> <container> <field>: a key=value field of `reaperctl inspect` for the
+# latest attempt of a container ("pod" as container name: the pod line).
+inspect_field() {
+  local pod=$1 ctr=$2 field=$3
+  rctl inspect "$pod" | awk -v c="$ctr" -v f="$field" '
+    ($1 == "pod" && c == "pod") || ($1 == "container" && $2 == "name=" c) {
+      for (i = 2; i <= NF; i++) if (index($i, f "=") == 1) v = substr($i, length(f) + 2)
+    }
+    END { print v }'
+}
+
+container_state_is() { [[ $(inspect_field "$1" "$2" state) == "$3" ]]; }
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# Shims that serve this run's containerd (from tests/e2e/lib.sh).
+shim_count() { e2e_shim_count; }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run the CRI end-to-end suite: a private containerd with its CRI plugin, pods driven by
+# reaperctl the way kubelet drives CRI (tests/cri/lib.sh).
+#
+#   tests/cri/run.sh                 # all tests
+#   tests/cri/run.sh 'exec.*'        # only tests whose name matches an ERE
+#   tests/cri/run.sh -l              # list test names
+#
+# Env: REAPER_BIN_DIR (default <repo>/build), REAPERCTL, E2E_KEEP=1 (keep the temp dir with
+# containerd.log and per-test logs), E2E_VERBOSE=1, CRI_FILES (test files, default
+# tests/cri/test_*.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/cri/lib.sh
+source "$here/lib.sh"
+
+[[ $EUID -eq 0 ]] || die "must run as root"
+
+files=${CRI_FILES:-$(ls "$here"/test_*.sh)}
+for f in $files; do
+  # shellcheck disable=SC1090
+  source "$f"
+done
+
+if [[ ${1:-} == -l || ${1:-} == --list ]]; then
+  for entry in "${E2E_TESTS[@]}"; do echo "${entry%% *}"; done
+  exit 0
+fi
+
+[[ -x $REAPER_BIN_DIR/containerd-shim-reaper-v2 ]] ||
+  die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found (build it or set REAPER_BIN_DIR)"
+
+e2e_install_trap
+cri_start
+
+echo "CRI handler: $CRI_HANDLER"
+run_registered "$@"
+
+if (( E2E_FAILED > 0 )); then
+  echo "containerd log: $E2E_DIR/containerd.log (set E2E_KEEP=1 to keep it)"
+fi
+e2e_summary
