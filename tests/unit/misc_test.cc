@@ -111,3 +111,30 @@ TEST(NodeConfig, ErrorsNameTheLine) {
 
 }  // namespace
 }  // namespace reaper
+
+#include "overlay_group.h"
+
+namespace reaper {
+namespace {
+
+TEST(OverlayGroup, ResolveGroupKeys) {
+  NodeConfig cfg;
+  std::map<std::string, std::string> k8s = {{"io.kubernetes.cri.sandbox-namespace", "team-a"}};
+  EXPECT_EQ(ResolveGroup(cfg, k8s, "k8s.io")->key, "k8s-team-a");
+  k8s["reaper.runtime/overlay-name"] = "build";
+  EXPECT_EQ(ResolveGroup(cfg, k8s, "k8s.io")->key, "k8s-team-a.build");
+  EXPECT_EQ(ResolveGroup(cfg, {}, "default")->key, "containerd-default");
+  EXPECT_EQ(ResolveGroup(cfg, {{"reaper.runtime/overlay-name", "x"}}, "k8s.io")->key, "containerd-k8s.io+x");
+  EXPECT_EQ(ResolveGroup(cfg, {}, "default", "oci")->key, "oci-default");
+  cfg.overlay = OverlayMode::kNode;
+  EXPECT_EQ(ResolveGroup(cfg, k8s, "k8s.io")->key, "node");
+  cfg.overlay = OverlayMode::kNamespace;
+  for (const char* bad : {"Upper", "-x", "a_b", "../e", ""}) {
+    if (!*bad) continue;
+    EXPECT_FALSE(ResolveGroup(cfg, {{"reaper.runtime/overlay-name", bad}}, "default").ok()) << bad;
+  }
+  EXPECT_FALSE(ResolveGroup(cfg, {{"io.kubernetes.cri.sandbox-namespace", "Bad_NS"}}, "default").ok());
+}
+
+}  // namespace
+}  // namespace reaper
