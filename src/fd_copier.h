@@ -20,6 +20,8 @@ class FdCopier {
   FdCopier(Reactor& reactor, UniqueFd src, UniqueFd dst, UniqueFd keepalive);
   ~FdCopier();
   Status Start(std::function<void()> on_done);
+  // Moves whatever can be moved right now, without waiting and without completing.
+  void Flush() { Pump(); }
   // Moves whatever can be moved right now, then completes (grace over, or Delete).
   void Finish();
   bool done() const { return done_; }

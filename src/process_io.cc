@@ -187,6 +187,12 @@ void ProcessIo::CheckDrained() {
   if (on_drained_ && drained()) std::exchange(on_drained_, nullptr)();
 }
 
+void ProcessIo::FlushOutputs() {
+  for (auto& cp : copies_) {
+    if (cp.output && cp.copier) cp.copier->Flush();
+  }
+}
+
 void ProcessIo::Finish() {
   stdin_hold_.reset();
   for (auto& cp : copies_) {

@@ -50,6 +50,9 @@ class ProcessIo {
   // `cb` runs once when drained() becomes true (at once if it already is). It must not
   // destroy this object synchronously (use Reactor::Defer).
   void OnDrained(std::function<void()> cb);
+  // Moves output the process already wrote into the sinks now (called before its exit is
+  // reported, so a client that sees the exit has the output that preceded it).
+  void FlushOutputs();
   // Moves what is readable now and closes everything (grace expired, or Delete).
   void Finish();
 

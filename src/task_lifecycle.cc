@@ -165,6 +165,7 @@ void TaskService::OnChildExit(pid_t pid, int wait_status) {
     by_pid_.erase(pid);
     return;
   }
+  if (p.io) p.io->FlushOutputs();
   MarkExited(p, code);
   Container* c = FindContainer(p.container_id);
   if (!c) return;
