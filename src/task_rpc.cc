@@ -186,12 +186,21 @@ Status TaskService::CheckPolicy(const Spec& spec) const {
                                                  "\" may not run Reaper pods (allowed_namespaces)");
     }
   }
-  bool own_netns = std::find(spec.namespaces.begin(), spec.namespaces.end(), "network") != spec.namespaces.end();
+  // Only a sandbox (or a non-CRI spec) says whether the pod asked for the host network: CRI
+  // gives every container of a pod a "network" entry that joins the sandbox's namespace,
+  // which for a hostNetwork pod is the host's own.
+  bool cri_container = spec.annotations.count(std::string(kAnnotationContainerType)) != 0 && !IsSandbox(spec);
+  bool own_netns = !cri_container &&
+                   std::find(spec.namespaces.begin(), spec.namespaces.end(), "network") != spec.namespaces.end();
   if (own_netns && cfg.reject_non_host_network) {
     return Status(Code::kPermissionDenied,
                   "node policy: Reaper pods run on the host network; set hostNetwork: true (non_host_network = reject)");
   }
-  if (own_netns) log::Warn("pod did not ask for hostNetwork but runs on the host network", {});
+  if (own_netns) {
+    auto sb = spec.annotations.find(std::string(kAnnotationSandboxId));
+    log::Warn("pod did not ask for hostNetwork but runs on the host network",
+              {{"sandbox", sb == spec.annotations.end() ? "" : sb->second}});
+  }
   return Status::Ok();
 }
 

@@ -138,6 +138,46 @@ cleanup_container() {
 }
 
 # ---------------------------------------------------------------------------
+# Pod network (CNI). The CRI plugin's conf_dir ($E2E_DIR/cni/conf) starts empty, so CRI reports
+# NetworkReady=false and reaperctl refuses pods without hostNetwork. cri_cni_enable installs the
+# fake plugin tests/cri/reaper-test-cni (answers the CNI protocol, configures nothing; also as
+# "loopback", which containerd's CRI always adds) and a conflist, and waits for NetworkReady;
+# cri_cni_disable removes the conflist and waits for NetworkReady=false. Remove the pods that
+# used the network first: their StopPodSandbox calls CNI DEL. Plugin calls are logged to
+# cri_cni_log ("COMMAND container-id ifname netns" per line).
+
+cri_cni_log() { echo "$E2E_DIR/cni/calls.log"; }
+cri_network_is() { [[ $(CRI_RPC_TIMEOUT=10 rctl info 2>/dev/null) == *"condition NetworkReady=$1"* ]]; }
+
+# libcni (in containerd) caches results in /var/lib/cni; if this run creates it, cri_cni_disable
+# removes it again once empty.
+CRI_CNI_CACHE=/var/lib/cni
+CRI_CNI_CACHE_EXISTED=""
+
+cri_cni_enable() {
+  local bin=$E2E_DIR/cni/bin conf=$E2E_DIR/cni/conf
+  if [[ -z $CRI_CNI_CACHE_EXISTED ]]; then
+    CRI_CNI_CACHE_EXISTED=$([[ -e $CRI_CNI_CACHE ]] && echo yes || echo no)
+  fi
+  install -m 0755 "$CRI_LIB_DIR/reaper-test-cni" "$bin/reaper-test-cni"
+  ln -sf reaper-test-cni "$bin/loopback"
+  touch "$(cri_cni_log)"
+  # Written in place with one write(): containerd 1.6's conf syncer ignores CREATE (and so a
+  # rename into the dir) and reloads on WRITE.
+  printf '{"cniVersion": "1.0.0", "name": "reaper-test", "plugins": [{"type": "reaper-test-cni"}]}\n' \
+    >"$conf/10-reaper-test.conflist"
+  wait_until 20 cri_network_is true || { log "CRI NetworkReady still false with $conf"; return 1; }
+}
+
+cri_cni_disable() {
+  rm -f "$E2E_DIR/cni/conf/10-reaper-test.conflist"
+  if [[ $CRI_CNI_CACHE_EXISTED == no ]]; then
+    rmdir "$CRI_CNI_CACHE/results" "$CRI_CNI_CACHE" 2>/dev/null || true
+  fi
+  wait_until 20 cri_network_is false || { log "CRI NetworkReady still true"; return 1; }
+}
+
+# ---------------------------------------------------------------------------
 # Pod helpers.
 
 # pod_name <suffix>: a pod name unique to this run.

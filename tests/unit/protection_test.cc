@@ -197,6 +197,14 @@ TEST_F(PolicyTest, NamespacesAndHostNetwork) {
   r = Create("p3", j.dump());
   EXPECT_EQ(r.code, 7);
   EXPECT_NE(r.message.find("hostNetwork: true"), std::string::npos) << r.message;
+  // A CRI container joins its sandbox's network namespace (the host's for a hostNetwork
+  // pod): only the sandbox decides.
+  j["annotations"]["io.kubernetes.cri.container-type"] = "container";
+  r = Create("p4", j.dump());
+  EXPECT_EQ(r.code, 0) << r.message;
+  j["annotations"]["io.kubernetes.cri.container-type"] = "sandbox";
+  r = Create("p5", j.dump());
+  EXPECT_EQ(r.code, 7) << r.message;
 }
 
 }  // namespace
