@@ -41,30 +41,7 @@ cri_free_port() {
 e2e_write_config() {
   mkdir -p "$E2E_DIR/cni/bin" "$E2E_DIR/cni/conf" "$E2E_DIR/pod-logs" "$E2E_DIR/reaperctl"
   CRI_STREAM_PORT=$(cri_free_port) || die "no free TCP port for the CRI streaming server"
-  cat >"$E2E_DIR/config.toml" <<EOF
-version = 2
-root = "$E2E_DIR/root"
-state = "$E2E_DIR/state"
-temp = "$E2E_DIR/tmp"
-disabled_plugins = [
-  "io.containerd.internal.v1.opt",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
-
-[grpc]
-  address = "$E2E_ADDR"
-
-[ttrpc]
-  address = "$E2E_ADDR.ttrpc"
-
-[debug]
-  address = "$E2E_DIR/debug.sock"
-  level = "debug"
+  { e2e_config_common cri; cat <<EOF
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$E2E_IMAGE"
@@ -82,6 +59,7 @@ disabled_plugins = [
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.reaper-v2]
       runtime_type = "io.containerd.reaper.v2"
 EOF
+  } >"$E2E_DIR/config.toml"
 }
 
 # rctl ARGS...: reaperctl against our containerd, with our log/state roots and image.

@@ -141,14 +141,18 @@ kill_pids_deadline() { # <signal-first> <deadline> pid...
 # ---------------------------------------------------------------------------
 # Private containerd.
 
-e2e_write_config() {
-  cat >"$E2E_DIR/config.toml" <<EOF
+# e2e_config_common [cri]: the part of a private containerd's config every suite shares.
+# Without "cri" the CRI plugin is disabled.
+e2e_config_common() {
+  local cri_line='  "io.containerd.grpc.v1.cri",'
+  [[ ${1:-} == cri ]] && cri_line=""
+  cat <<EOF
 version = 2
 root = "$E2E_DIR/root"
 state = "$E2E_DIR/state"
 temp = "$E2E_DIR/tmp"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
+disabled_plugins = [${cri_line:+
+$cri_line}
   "io.containerd.internal.v1.opt",
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
@@ -169,6 +173,8 @@ disabled_plugins = [
   level = "debug"
 EOF
 }
+
+e2e_write_config() { e2e_config_common >"$E2E_DIR/config.toml"; }
 
 # Copy the shim binaries into <tmp>/bin (put first in containerd's PATH) so
 # that a rebuild of $REAPER_BIN_DIR during the run cannot break it.
@@ -260,6 +266,12 @@ e2e_stop_containerd() {
   # shellcheck disable=SC2046
   kill_pids_deadline KILL 5 $(e2e_marked_pids)
   e2e_runc_state_cleanup
+  e2e_remove_dir
+  return "$rc"
+}
+
+# Unmounts everything below the run's temp dir and removes it (kept with E2E_KEEP=1).
+e2e_remove_dir() {
   e2e_unmount_all
   if [[ ${E2E_KEEP:-0} == 1 ]]; then
     log "keeping $E2E_DIR (E2E_KEEP=1)"
@@ -267,7 +279,6 @@ e2e_stop_containerd() {
     rm -rf "$E2E_DIR"
   fi
   E2E_DIR=""
-  return "$rc"
 }
 
 e2e_install_trap() { trap e2e_stop_containerd EXIT; trap 'exit 130' INT TERM; }

@@ -213,13 +213,7 @@ oci_teardown() {
   kill_pids_deadline KILL 5 $(oci_marked_pids)
   oci_cgroup_teardown
   [[ -n $OCI_ETC_PROBE && -e $OCI_ETC_PROBE ]] && { log "teardown: removing leaked $OCI_ETC_PROBE"; rm -f "$OCI_ETC_PROBE"; }
-  e2e_unmount_all
-  if [[ ${E2E_KEEP:-0} == 1 ]]; then
-    log "keeping $E2E_DIR (E2E_KEEP=1)"
-  else
-    rm -rf "$E2E_DIR"
-  fi
-  E2E_DIR=""
+  e2e_remove_dir
   return "$rc"
 }
 
