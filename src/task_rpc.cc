@@ -152,7 +152,10 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
   }
   if (!c->sandbox) {
     auto io = ProcessIo::Open(reactor_, p->paths);
-    if (!io.ok()) return r.Reply(LaunchError(io.status(), "create " + id));
+    if (!io.ok()) {
+      if (c->cgroup.valid()) (void)c->cgroup.Remove();
+      return r.Reply(LaunchError(io.status(), "create " + id));
+    }
     p->io = std::move(*io);
   }
   c->init = std::move(p);
@@ -169,8 +172,8 @@ void TaskService::Create(const std::string& payload, ttrpc::Responder r) {
     }
   }
   init.state = ProcState::kCreating;
-  init.pending = r;
-  ref.start_time = ProcessStartTime(init.pid);  // replied when the child reports ready (task_lifecycle.cc)
+  init.pending = r;  // replied when the child reports ready (task_lifecycle.cc)
+  ref.start_time = ProcessStartTime(init.pid);
   WriteRecord(ref);
 }
 
