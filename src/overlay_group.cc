@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -182,7 +183,7 @@ bool MatchRoot(const std::string& lower, const std::string& upper) {
   _exit(n == 1 ? 0 : 1);
 }
 
-Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std::string& ns_path) {
+Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std::string& ns_path, int lock_fd) {
   std::string gdir = GroupDir(cfg, key);
   // The mask sources, on the host, before the helper pivots into the overlay.
   REAPER_RETURN_IF_ERROR(MkdirAll(cfg.state_root + "/mask/emptydir", 0555));
@@ -194,9 +195,15 @@ Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std:
   UniqueFd report_r(rp[0]), report_w(rp[1]);
   if (pipe2(gp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
   UniqueFd go_r(gp[0]), go_w(gp[1]);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
   if (pid == 0) {
+    report_r.reset();  // the parent's ends: holding them would block EOF forever
+    go_w.reset();
+    if (lock_fd >= 0) close(lock_fd);  // the group lock stays with the creator only
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, nullptr);
@@ -265,7 +272,7 @@ Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
   if (ns && IsMountNsFile(ns.get())) return ns;
   ns.reset();
   log::Info("creating overlay group", {{"group", g.key}});
-  REAPER_RETURN_IF_ERROR(CreateNamespace(cfg, g.key, ns_path));
+  REAPER_RETURN_IF_ERROR(CreateNamespace(cfg, g.key, ns_path, lock.get()));
   ns.reset(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns || !IsMountNsFile(ns.get())) return Status(Code::kInternal, "overlay group " + g.key + " has no namespace");
   return ns;

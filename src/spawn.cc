@@ -78,15 +78,22 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
 }
 
 [[noreturn]] void ChildMain(const SpawnRequest& req, int status_w, int release_r, int devnull,
-                            char* const* argv, char* const* envp) {
+                            int parent_ends[2], pid_t parent, char* const* argv, char* const* envp) {
   const ProcessSpec& s = *req.spec;
+  // The parent's ends of our pipes: holding them would keep them from ever reaching EOF.
+  close(parent_ends[0]);
+  close(parent_ends[1]);
+  if (req.hold) {
+    // A held child dies with the shim (nothing else could ever release it).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+  }
   sigset_t all;
   sigfillset(&all);
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   }
   sigprocmask(SIG_UNBLOCK, &all, nullptr);
-  prctl(PR_SET_PDEATHSIG, 0);
   if (setsid() < 0) Fail(status_w, "setsid", "", errno);
   if (req.stdio.terminal && ioctl(req.stdio.in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
   if (req.cgroup_procs_fd >= 0 && write(req.cgroup_procs_fd, "0", 1) != 1) {
@@ -143,6 +150,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
       n = read(release_r, &c, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);  // the shim abandoned this process
+    prctl(PR_SET_PDEATHSIG, 0);  // started: the workload outlives a crashed shim, as with runc
   }
   if (req.hold_fd >= 0) {
     char c;
@@ -241,9 +249,13 @@ Result<Child> Spawn(const SpawnRequest& req) {
   UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return Status::FromErrno(errno, "open /dev/null");
 
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) ChildMain(req, status_w.get(), release_r.get(), devnull.get(), argv.data(), envp.data());
+  if (pid == 0) {
+    int parent_ends[2] = {status_r.get(), release_w.get()};
+    ChildMain(req, status_w.get(), release_r.get(), devnull.get(), parent_ends, parent, argv.data(), envp.data());
+  }
 
   Child c;
   c.pid = pid;
