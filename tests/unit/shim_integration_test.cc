@@ -385,3 +385,25 @@ TEST(DeleteAction, KillsLeftoversFromTheRecordAndIsIdempotent) {
 
 }  // namespace
 }  // namespace reaper
+
+namespace reaper {
+namespace {
+
+// A container created but never started must not outlive a shim that dies (SIGKILL):
+// nothing else could ever release it.
+TEST_F(ShimTest, HeldChildDiesWithTheShim) {
+  auto cr = Parse<task::CreateTaskResponse>(Create("held", Spec(R"(["sleep","1000"])")));
+  pid_t child = static_cast<pid_t>(cr.pid());
+  ASSERT_TRUE(ProcessAlive(child, 0));
+  kill(shim_.pid(), SIGKILL);
+  EXPECT_EQ(shim_.WaitExit(5000), 128 + SIGKILL);
+  bool alive = true;
+  for (int i = 0; i < 500 && alive; ++i) {  // deadline 5 s
+    alive = ProcessAlive(child, 0);
+    if (alive) usleep(10000);
+  }
+  EXPECT_FALSE(alive);
+}
+
+}  // namespace
+}  // namespace reaper
