@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark containerd-shim-reaper-v2 against containerd-shim-runc-v2.
 #
-#   bench/run.sh                    # 30 interleaved runs per runtime
+#   bench/run.sh                    # every phase: latency, memory, throughput
 #   BENCH_RUNS=100 bench/run.sh
+#   bench/run.sh throughput         # only the named phase(s); or BENCH_PHASES="latency memory"
 #
 # Everything goes through ONE private containerd started in a fresh
 # /tmp/reaper-e2e.XXXX directory by tests/e2e/lib.sh (never the system
@@ -13,7 +14,10 @@
 #      (p10/median/p90 over BENCH_RUNS runs, runtimes alternated ABBA);
 #   2. RSS and PSS (/proc/<shim>/smaps_rollup) of the shim serving one
 #      detached `sleep` task, and of the shim serving 3 tasks that share the
-#      annotation io.containerd.runc.v2.group=<x> (`ctr run --annotation`).
+#      annotation io.containerd.runc.v2.group=<x> (`ctr run --annotation`);
+#   3. stdout throughput of a task writing 1 GiB through the shim to `ctr run`,
+#      and the CPU the shim (and ctr, containerd, the producer) spent on it
+#      (bench/throughput.sh, which documents its own BENCH_TP_* knobs).
 # Prints a markdown report on stdout (progress on stderr). Exit status 0 when
 # every measurement succeeded, 1 when a runtime failed (the report then shows
 # FAILED and the ctr / containerd log lines of the failure).
@@ -22,13 +26,15 @@
 #      BENCH_SETTLE (1 s between task start and the memory reading),
 #      BENCH_LOG_LEVEL (containerd log level, default info: at debug,
 #      containerd also passes -debug to every shim), BENCH_KEEP=1 (keep the
-#      temp dir), REAPER_BIN_DIR (default <repo>/build).
+#      temp dir), REAPER_BIN_DIR (default <repo>/build),
+#      BENCH_PHASES (default "latency memory throughput"; arguments override it).
 set -euo pipefail
 
 BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SELF/.." && pwd)
 BENCH_CMDLINE=""
-for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL REAPER_BIN_DIR; do
+for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL BENCH_PHASES BENCH_TP_RUNS BENCH_TP_BYTES \
+  BENCH_TP_PRODUCERS BENCH_TP_CLIENTS BENCH_TP_BASE_RUNS BENCH_TP_TIMEOUT REAPER_BIN_DIR; do
   [[ -z ${!v:-} ]] || BENCH_CMDLINE+="$v=${!v} "
 done
 BENCH_CMDLINE+="bench/run.sh${*:+ $*}"
@@ -41,6 +47,15 @@ RT_REAPER=io.containerd.reaper.v2
 RT_RUNC=io.containerd.runc.v2
 GROUP_ANNOTATION=io.containerd.runc.v2.group
 CTR_TIMEOUT=60s # ctr's own context timeout for timed runs (no extra process)
+ALL_PHASES="latency memory throughput"
+PHASES=${*:-${BENCH_PHASES:-$ALL_PHASES}}
+declare -A RUN_PHASE=()
+for ph in $PHASES; do
+  [[ " $ALL_PHASES " == *" $ph "* ]] || { echo "bench/run.sh: unknown phase '$ph' (phases: $ALL_PHASES)" >&2; exit 2; }
+  RUN_PHASE[$ph]=1
+done
+((${#RUN_PHASE[@]})) || { echo "bench/run.sh: no phase selected" >&2; exit 2; }
+phase() { [[ -n ${RUN_PHASE[$1]:-} ]]; }
 
 # shellcheck source=tests/e2e/lib.sh
 source "$REPO/tests/e2e/lib.sh"
@@ -74,11 +89,15 @@ blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer"
 [[ $EUID -eq 0 ]] || die "must run as root"
+# shellcheck source=bench/throughput.sh
+source "$BENCH_SELF/throughput.sh"
+! phase throughput || tp_check_args
 [[ -x $SHIM_SRC_REAPER ]] ||
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found: cmake -S . -B build -G Ninja && ninja -C build"
 # Runtime dependencies: install the missing Debian packages (no other network use).
 declare -A PKG_OF=([containerd]=containerd [ctr]=containerd [containerd-shim-runc-v2]=containerd
-  [runc]=runc [busybox]=busybox-static [free]=procps)
+  [runc]=runc [busybox]=busybox-static [free]=procps [pgrep]=procps)
+! phase throughput || PKG_OF[cc]=gcc # bench/sink.c
 missing=()
 for tool in "${!PKG_OF[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${PKG_OF[$tool]}")
@@ -122,7 +141,9 @@ record_failure() {
 
 declare -A SAMPLES=() # runtime -> newline-separated microseconds
 
-# time_run <rt> <id>: one timed `ctr run --rm`; appends to SAMPLES on success.
+# time_run <rt> <id>: one timed `ctr run --rm`; sets TIME_US (µs) on success.
+# Not called in $(...): record_failure must update this shell's FAILED.
+TIME_US=""
 time_run() {
   local rt=$1 id=$2 t0 t1 rc=0 errf=$E2E_DIR/logs/$2.err
   t0=$EPOCHREALTIME
@@ -135,16 +156,16 @@ time_run() {
     return 1
   fi
   t0=${t0//[.,]/} t1=${t1//[.,]/} # EPOCHREALTIME has exactly 6 decimals
-  echo "$((10#$t1 - 10#$t0))"
+  TIME_US=$((10#$t1 - 10#$t0))
 }
 
 measure_latency() {
-  local i rt us order
+  local i rt order
   blog "latency: $WARMUP warm-up + $RUNS measured runs per runtime, interleaved"
   for ((i = 1; i <= WARMUP; i++)); do
     for rt in "$RT_REAPER" "$RT_RUNC"; do
       [[ -z ${FAILED[$rt]:-} ]] || continue
-      time_run "$rt" "$(cid "warm-$(short "$rt")-$i")" >/dev/null || true
+      time_run "$rt" "$(cid "warm-$(short "$rt")-$i")" || true
     done
   done
   for ((i = 1; i <= RUNS; i++)); do
@@ -152,8 +173,8 @@ measure_latency() {
     if ((i % 2)); then order=("$RT_REAPER" "$RT_RUNC"); else order=("$RT_RUNC" "$RT_REAPER"); fi
     for rt in "${order[@]}"; do
       [[ -z ${FAILED[$rt]:-} ]] || continue
-      if us=$(time_run "$rt" "$(cid "lat-$(short "$rt")-$i")"); then
-        SAMPLES[$rt]+="$us"$'\n'
+      if time_run "$rt" "$(cid "lat-$(short "$rt")-$i")"; then
+        SAMPLES[$rt]+="$TIME_US"$'\n'
       fi
     done
   done
@@ -315,54 +336,74 @@ report() {
   cat <<EOF
 # Reaper benchmark
 
-- Command: \`$BENCH_CMDLINE\` ($RUNS measured + $WARMUP warm-up runs per runtime, settle ${SETTLE}s, containerd log level $LOG_LEVEL)
-- Timed command: \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA
+- Command: \`$BENCH_CMDLINE\` (phases: $PHASES; containerd log level $LOG_LEVEL)
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }'), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup) ($( [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && echo "cgroup v2" || echo "cgroup v1/hybrid"))
 - $containerd_v; $runc_v
 - Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
-
-| Metric | reaper | runc | reaper/runc |
-|---|---:|---:|---:|
 EOF
-  row "ctr run --rm /bin/true, p10 (ms)" "${P[$RT_REAPER,p10]}" "${P[$RT_RUNC,p10]}"
-  row "ctr run --rm /bin/true, **median** (ms)" "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}"
-  row "ctr run --rm /bin/true, p90 (ms)" "${P[$RT_REAPER,p90]}" "${P[$RT_RUNC,p90]}"
-  row "ctr run --rm /bin/true, mean (min–max) (ms)" \
-    "${P[$RT_REAPER,mean]:+${P[$RT_REAPER,mean]} (${P[$RT_REAPER,min]}–${P[$RT_REAPER,max]})}" \
-    "${P[$RT_RUNC,mean]:+${P[$RT_RUNC,mean]} (${P[$RT_RUNC,min]}–${P[$RT_RUNC,max]})}" \
-    "$(fmt_ratio "${P[$RT_REAPER,mean]}" "${P[$RT_RUNC,mean]}")"
-  row "successful timed runs" "${P[$RT_REAPER,n]}/$RUNS" "${P[$RT_RUNC,n]}/$RUNS" "-"
-  memrow "shim **RSS**, 1 task" single rss
-  memrow "shim PSS, 1 task" single pss
-  memrow "shim USS (private pages), 1 task" single uss
-  memrow "shim anonymous memory (heap, stacks), 1 task" single anon
-  memrow "shim RSS, 3 tasks, one group" group rss
-  memrow "shim PSS, 3 tasks, one group" group pss
-  memrow "shim USS (private pages), 3 tasks, one group" group uss
-  memrow "shim anonymous memory, 3 tasks, one group" group anon
-  row "shim processes for the 3 grouped tasks" "${MEM[$RT_REAPER,group,shims]:-}" "${MEM[$RT_RUNC,group,shims]:-}"
-  row "shim threads, 1 task / 3 tasks" \
-    "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \
-    "${MEM[$RT_RUNC,single,threads]:+${MEM[$RT_RUNC,single,threads]} / ${MEM[$RT_RUNC,group,threads]:-?}}" "-"
+  if phase latency || phase memory; then
+    echo
+    echo "## Latency and shim memory"
+    echo
+    if phase latency; then
+      echo "- Latency: $RUNS measured + $WARMUP warm-up runs per runtime of \`ctr --address <tmp>/containerd.sock --namespace $E2E_NS --timeout $CTR_TIMEOUT run --rm --runtime <rt> $E2E_IMAGE <unique-id> /bin/true\`, clock: bash \$EPOCHREALTIME (µs), runs alternated ABBA"
+    fi
+    if phase memory; then
+      echo "- Memory: /proc/<shim>/smaps_rollup ${SETTLE}s after \`ctr run -d ... sleep 1000\`"
+    fi
+    echo
+    echo "| Metric | reaper | runc | reaper/runc |"
+    echo "|---|---:|---:|---:|"
+  fi
+  if phase latency; then
+    row "ctr run --rm /bin/true, p10 (ms)" "${P[$RT_REAPER,p10]}" "${P[$RT_RUNC,p10]}"
+    row "ctr run --rm /bin/true, **median** (ms)" "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}"
+    row "ctr run --rm /bin/true, p90 (ms)" "${P[$RT_REAPER,p90]}" "${P[$RT_RUNC,p90]}"
+    row "ctr run --rm /bin/true, mean (min–max) (ms)" \
+      "${P[$RT_REAPER,mean]:+${P[$RT_REAPER,mean]} (${P[$RT_REAPER,min]}–${P[$RT_REAPER,max]})}" \
+      "${P[$RT_RUNC,mean]:+${P[$RT_RUNC,mean]} (${P[$RT_RUNC,min]}–${P[$RT_RUNC,max]})}" \
+      "$(fmt_ratio "${P[$RT_REAPER,mean]}" "${P[$RT_RUNC,mean]}")"
+    row "successful timed runs" "${P[$RT_REAPER,n]}/$RUNS" "${P[$RT_RUNC,n]}/$RUNS" "-"
+  fi
+  if phase memory; then
+    memrow "shim **RSS**, 1 task" single rss
+    memrow "shim PSS, 1 task" single pss
+    memrow "shim USS (private pages), 1 task" single uss
+    memrow "shim anonymous memory (heap, stacks), 1 task" single anon
+    memrow "shim RSS, 3 tasks, one group" group rss
+    memrow "shim PSS, 3 tasks, one group" group pss
+    memrow "shim USS (private pages), 3 tasks, one group" group uss
+    memrow "shim anonymous memory, 3 tasks, one group" group anon
+    row "shim processes for the 3 grouped tasks" "${MEM[$RT_REAPER,group,shims]:-}" "${MEM[$RT_RUNC,group,shims]:-}"
+    row "shim threads, 1 task / 3 tasks" \
+      "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \
+      "${MEM[$RT_RUNC,single,threads]:+${MEM[$RT_RUNC,single,threads]} / ${MEM[$RT_RUNC,group,threads]:-?}}" "-"
+  fi
+  ! phase throughput || report_throughput
 
   local lat_ratio rss
   lat_ratio=$(fmt_ratio "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}")
   rss=${MEM[$RT_REAPER,single,rss]:-}
   echo
-  echo "Targets:"
+  echo "## Targets"
   echo
-  if [[ $lat_ratio == n/a ]]; then
+  if ! phase latency; then
+    :
+  elif [[ $lat_ratio == n/a ]]; then
     echo "- latency median ≤ 0.5× runc: NOT MEASURED"
   else
     echo "- latency median ≤ 0.5× runc: $(awk -v r="$lat_ratio" 'BEGIN { print (r <= 0.5) ? "met" : "NOT met" }') (ratio $lat_ratio)"
   fi
-  if [[ -z $rss ]]; then
+  if ! phase memory; then
+    :
+  elif [[ -z $rss ]]; then
     echo "- reaper shim RSS ≤ 2 MiB: NOT MEASURED"
   else
     echo "- reaper shim RSS ≤ 2 MiB (2048 kB): $( ((rss <= 2048)) && echo met || echo "NOT met") ($rss kB)"
   fi
+  ! phase throughput || targets_throughput
   if [[ -n $FAILURE_REPORT ]]; then
     echo
     echo "## Failures"
@@ -392,11 +433,18 @@ trap 'exit 130' INT TERM
 e2e_start_containerd
 e2e_build_image
 
-measure_latency
-blog "memory: 1 detached task per runtime"
-measure_memory single 1
-blog "memory: 3 detached tasks per runtime sharing $GROUP_ANNOTATION"
-measure_memory group 3 grouped
+if phase latency; then
+  measure_latency
+fi
+if phase memory; then
+  blog "memory: 1 detached task per runtime"
+  measure_memory single 1
+  blog "memory: 3 detached tasks per runtime sharing $GROUP_ANNOTATION"
+  measure_memory group 3 grouped
+fi
+if phase throughput; then
+  measure_throughput
+fi
 
 report
 ((${#FAILED[@]} == 0))
