@@ -15,18 +15,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/cri/lib.sh
 source "$here/lib.sh"
 
-[[ $EUID -eq 0 ]] || die "must run as root"
-
-files=${CRI_FILES:-$(ls "$here"/test_*.sh)}
-for f in $files; do
-  # shellcheck disable=SC1090
-  source "$f"
-done
-
-if [[ ${1:-} == -l || ${1:-} == --list ]]; then
-  for entry in "${E2E_TESTS[@]}"; do echo "${entry%% *}"; done
-  exit 0
-fi
+# shellcheck disable=SC2046
+e2e_load_tests ${CRI_FILES:-$(ls "$here"/test_*.sh)} -- "$@"
 
 [[ -x $REAPER_BIN_DIR/containerd-shim-reaper-v2 ]] ||
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found (build it or set REAPER_BIN_DIR)"

@@ -444,6 +444,23 @@ assert_wait() { # deadline msg command...
 # ---------------------------------------------------------------------------
 # Test registry.
 
+# e2e_load_tests FILES... [-- ARGS...]: sources the test files (root required); with -l or
+# --list as the first ARG prints the registered test names and exits.
+e2e_load_tests() {
+  [[ $EUID -eq 0 ]] || die "must run as root"
+  local f
+  while (( $# )) && [[ $1 != -- ]]; do
+    # shellcheck disable=SC1090
+    source "$1"
+    shift
+  done
+  [[ ${1:-} == -- ]] && shift
+  if [[ ${1:-} == -l || ${1:-} == --list ]]; then
+    for f in "${E2E_TESTS[@]}"; do echo "${f%% *}"; done
+    exit 0
+  fi
+}
+
 register_test() { E2E_TESTS+=("$1 $2"); }
 
 # ERR trap of a test subshell: record the failing command and the call stack.

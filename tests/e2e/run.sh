@@ -15,18 +15,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
 
-[[ $EUID -eq 0 ]] || die "must run as root"
-
-files=${E2E_FILES:-$(ls "$here"/test_*.sh)}
-for f in $files; do
-  # shellcheck disable=SC1090
-  source "$f"
-done
-
-if [[ ${1:-} == -l || ${1:-} == --list ]]; then
-  for entry in "${E2E_TESTS[@]}"; do echo "${entry%% *}"; done
-  exit 0
-fi
+# shellcheck disable=SC2046
+e2e_load_tests ${E2E_FILES:-$(ls "$here"/test_*.sh)} -- "$@"
 
 if [[ $RUNTIME == io.containerd.reaper.v2 && ! -x $REAPER_BIN_DIR/containerd-shim-reaper-v2 ]]; then
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found (build it, set REAPER_BIN_DIR, or use RUNTIME=io.containerd.runc.v2)"
