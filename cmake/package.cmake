@@ -1,0 +1,64 @@
+# Install rules and the .deb (CPack DEB generator); docs/kubernetes.md, ".deb package".
+#   cpack -G DEB --config build/CPackConfig.cmake      (or: cmake --build build --target package)
+# The package installs files only: it never edits containerd's configuration. Configuring
+# containerd is the explicit step `/usr/share/reaper/install-node.sh` documented there.
+include(GNUInstallDirs)
+
+install(TARGETS containerd-shim-reaper-v2 reaper-runtime reaper-overlay reaperctl
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Default node configuration: every key commented out. A dpkg conffile, so an operator's edits
+# survive upgrades; `dpkg --purge` removes it.
+install(FILES deploy/reaper.toml DESTINATION /etc/reaper)
+# The node steps (containerd config, node label) and, next to it, the pristine default config
+# it looks for there.
+install(PROGRAMS scripts/install-node.sh DESTINATION ${CMAKE_INSTALL_DATADIR}/reaper)
+install(FILES deploy/reaper.toml DESTINATION ${CMAKE_INSTALL_DATADIR}/reaper)
+file(GLOB REAPER_DOCS ${CMAKE_SOURCE_DIR}/docs/*.md)
+set(REAPER_COPYRIGHT ${CMAKE_BINARY_DIR}/package/copyright)
+file(WRITE ${REAPER_COPYRIGHT}
+  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+  "Upstream-Name: reaper\n"
+  "\n"
+  "Files: *\n"
+  "Copyright: the Reaper authors\n"
+  "License: no license is stated in the source repository\n")
+install(FILES README.md ${REAPER_DOCS} ${REAPER_COPYRIGHT}
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/reaper)
+
+set(REAPER_CONFFILES ${CMAKE_BINARY_DIR}/package/conffiles)
+file(WRITE ${REAPER_CONFFILES} "/etc/reaper/reaper.toml\n")
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME reaper)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "Reaper maintainers <reaper@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "containerd runtime that runs Kubernetes pod commands directly on the node")
+# The extended description (CPack puts the summary first and indents each line).
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+"containerd-shim-reaper-v2 (runtime type io.containerd.reaper.v2) runs a pod's commands on
+the node itself: no image, no namespaces, host network, behind a shared overlay that keeps
+the host's root filesystem unchanged. Also reaper-runtime (runc-compatible CLI for
+podman), reaper-overlay (overlay group management) and reaperctl (CRI client).
+.
+Installing the package does not change containerd's configuration: run
+/usr/share/reaper/install-node.sh (see /usr/share/doc/reaper/kubernetes.md).")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Depends: from the dynamically linked binaries (reaper-overlay, reaperctl) via dpkg-shlibdeps.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS containerd)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${REAPER_CONFFILES})
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/package)
+set(CPACK_STRIP_FILES OFF)
+include(CPack)
+
+if(REAPER_TESTS)
+  add_test(NAME deploy_manifests COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy/check-manifests.sh)
+  set_tests_properties(deploy_manifests PROPERTIES TIMEOUT 300 LABELS deploy)
+  add_test(NAME package_deb COMMAND ${CMAKE_SOURCE_DIR}/tests/package/run.sh)
+  set_tests_properties(package_deb PROPERTIES
+    ENVIRONMENT "REAPER_BUILD_DIR=${CMAKE_BINARY_DIR}" TIMEOUT 900 LABELS e2e)
+endif()
