@@ -112,6 +112,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
   if (key == "state_root") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (v.s.empty() || v.s[0] != '/') return Status(Code::kInvalidArgument, "state_root must be an absolute path");
+    if (v.s.find_first_of(",:\\") != std::string::npos) {
+      return Status(Code::kInvalidArgument, "state_root must not contain ',', ':' or '\\' (overlay options)");
+    }
     c.state_root = v.s;
   } else if (key == "overlay") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
@@ -147,6 +150,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
     c.reject_non_host_network = v.s == "reject";
   } else if (key == "cgroup_parent") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
+    if (!v.s.empty() && v.s != "none" && v.s[0] != '/') {
+      return Status(Code::kInvalidArgument, "cgroup_parent must be \"\", \"none\" or an absolute path");
+    }
     c.cgroup_parent = v.s;
   } else {
     return Status(Code::kInvalidArgument, "unknown key " + key);

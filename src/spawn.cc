@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sched.h>
 #include <linux/close_range.h>
 #include <signal.h>
@@ -114,6 +115,8 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
         snprintf(w, sizeof w, "%s ", what);
         Fail(status_w, w, path, err);
       }
+      // Attached: the clones' fds would otherwise stay reachable as /proc/self/fd/N (a cwd).
+      for (const auto& m : *req.mounts) close(m.tree.get());
     }
   }
   int fds[3] = {req.stdio.in, req.stdio.out, req.stdio.err};
@@ -121,6 +124,12 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     if (dup2(fds[i] >= 0 ? fds[i] : devnull, i) < 0) Fail(status_w, "dup2 stdio", "", errno);
   }
   if (chdir(s.cwd.c_str()) != 0) Fail(status_w, "chdir to cwd ", s.cwd.c_str(), errno);
+  // A cwd reached through an fd of another mount namespace (CVE-2024-21626) is unreachable
+  // from this root: getcwd fails with ENOENT.
+  char cwd_buf[PATH_MAX];
+  if (req.join_mnt_ns >= 0 && getcwd(cwd_buf, sizeof cwd_buf) == nullptr) {
+    Fail(status_w, "cwd outside the container's mount namespace ", s.cwd.c_str(), errno);
+  }
   std::string exe;
   if (!req.placeholder) {
     // Safe here: the parent is single-threaded, so the heap is consistent after fork.
