@@ -42,7 +42,9 @@ Result<StateRecord> DecodeStateRecord(const std::string& text) {
 
 Status WriteFileAtomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
-  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  // A leftover temp file (crash mid-write) may have another mode or owner: start afresh.
+  if (unlink(tmp.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "remove " + tmp);
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) return Status::FromErrno(errno, "create " + tmp);
   size_t off = 0;
   while (off < data.size()) {

@@ -172,7 +172,6 @@ void TaskService::OnChildExit(pid_t pid, int wait_status) {
   if (p.is_init()) {
     // No PID namespace will tear the rest down: do it here, as runc does for shared pid ns.
     SignalAll(*c, SIGKILL);
-    WriteRecord(*c);
   }
   StartIoGrace(p);
 }
@@ -182,6 +181,11 @@ void TaskService::MarkExited(Process& p, uint32_t exit_status) {
   p.exit_status = exit_status;
   p.exited_at = Timestamp::Now();
   if (p.pid > 0) by_pid_.erase(p.pid);
+  // Recorded before anyone hears of the exit: a shim killed right after a Wait reply still
+  // lets `delete` report the real exit status.
+  if (p.is_init()) {
+    if (Container* c = FindContainer(p.container_id)) WriteRecord(*c);
+  }
   if (p.pending.replied() == false) {
     p.pending.Reply(Status(Code::kUnknown, "process exited before it started"));
   }
