@@ -249,11 +249,17 @@ e2e_runc_state_cleanup() {
   rmdir "$root" 2>/dev/null || true
 }
 
+# A test that restarted containerd (tests/cri/faults_lib.sh) left the new pid in this file.
+e2e_reload_containerd_pid() {
+  if [[ -s $E2E_DIR/containerd.pid ]]; then E2E_CONTAINERD_PID=$(<"$E2E_DIR/containerd.pid"); fi
+}
+
 e2e_stop_containerd() {
   local rc=$?
   [[ -n $E2E_DIR && -d $E2E_DIR ]] || return "$rc"
   set +e
   if [[ -n ${E2E_EVENTS_PID:-} ]]; then kill_pids_deadline TERM 5 "$E2E_EVENTS_PID"; fi
+  e2e_reload_containerd_pid
   if [[ -n $E2E_CONTAINERD_PID ]]; then
     if kill -0 "$E2E_CONTAINERD_PID" 2>/dev/null; then e2e_cleanup_all_containers; fi
     kill_pids_deadline TERM 10 "$E2E_CONTAINERD_PID"
@@ -491,6 +497,7 @@ run_test() {
   ) >"$logf" 2>&1 </dev/null
   rc=$?
   set -e
+  e2e_reload_containerd_pid
   while read -r id; do
     [[ -n $id ]] && cleanup_container "$id"
   done < <(sort -u "$E2E_TRACK_FILE")
