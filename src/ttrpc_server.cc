@@ -102,10 +102,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 Responder::Responder(std::weak_ptr<Connection> conn, uint32_t stream)
-    : state_(std::make_shared<State>(State{std::move(conn), stream, false})) {}
+    : state_(std::make_shared<State>(State{std::move(conn), stream, false, {}})) {}
+
+Responder::Responder(std::function<void(std::string)> sink, uint32_t stream)
+    : state_(std::make_shared<State>(State{{}, stream, false, std::move(sink)})) {}
 
 bool Responder::orphaned() const {
   if (!state_) return true;
+  if (state_->sink) return false;
   auto c = state_->conn.lock();
   return !c || c->closed();
 }
@@ -113,6 +117,7 @@ bool Responder::orphaned() const {
 void Responder::Reply(const Status& status, const std::string& payload) {
   if (!state_ || state_->done) return;
   state_->done = true;
+  if (state_->sink) return state_->sink(EncodeResponseFrame(state_->stream, status, payload));
   auto c = state_->conn.lock();
   if (!c) return;
   c->Send(EncodeResponseFrame(state_->stream, status, payload));
@@ -192,6 +197,10 @@ void Server::Closed(int fd) { conns_.erase(fd); }
 
 void Server::Dispatch(const std::shared_ptr<Connection>& c, FrameDecoder::Frame f) {
   Responder r(c, f.header.stream_id);
+  Route(std::move(f), std::move(r));
+}
+
+void Server::Route(FrameDecoder::Frame f, Responder r) {
   if (f.oversized) {
     r.Reply(Status(Code::kResourceExhausted, "message length " + std::to_string(f.header.length) +
                                                  " exceed maximum message size of " +

@@ -24,6 +24,8 @@ class Responder {
  public:
   Responder() = default;
   Responder(std::weak_ptr<Connection> conn, uint32_t stream);
+  // Not bound to a connection (fuzzing, tests): `sink` receives the Response frame bytes.
+  Responder(std::function<void(std::string)> sink, uint32_t stream);
   // OK -> payload is sent; error -> status only (payload ignored).
   void Reply(const Status& status, const std::string& payload = {});
   bool replied() const { return !state_ || state_->done; }
@@ -35,6 +37,7 @@ class Responder {
     std::weak_ptr<Connection> conn;
     uint32_t stream;
     bool done = false;
+    std::function<void(std::string)> sink;  // set: replies go here instead of `conn`
   };
   std::shared_ptr<State> state_;
 };
@@ -57,6 +60,9 @@ class Server {
 
   // Internal, used by Connection: route one decoded frame.
   void Dispatch(const std::shared_ptr<Connection>& c, FrameDecoder::Frame f);
+  // The part of Dispatch that needs no socket: decodes the Request and calls its handler, or
+  // replies with the error through `r` (whose stream is the frame's). Fuzzed directly.
+  void Route(FrameDecoder::Frame f, Responder r);
   void Closed(int fd);
 
  private:

@@ -1,9 +1,11 @@
 #include "pod_manifest.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "errors.h"
 
@@ -322,11 +324,44 @@ class Parser {
   std::string source_;
 };
 
+// yaml-cpp 0.7 (Debian 12) loops forever in LoadAll, allocating, when a document starts with
+// a token it cannot place there (a stray ','): the document comes out empty and the token is
+// never consumed. Walk the documents first; one that starts where the last one did is an error.
+void CheckDocumentsAdvance(const std::string& yaml_text) {
+  struct Starts : YAML::EventHandler {
+    int last_pos = -1;
+    bool stuck = false;
+    YAML::Mark mark;
+    void OnDocumentStart(const YAML::Mark& m) override {
+      stuck = m.pos == last_pos;
+      last_pos = m.pos;
+      mark = m;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in(yaml_text);
+  YAML::Parser parser(in);
+  while (parser.HandleNextDocument(starts)) {
+    if (!starts.stuck) continue;
+    size_t pos = static_cast<size_t>(starts.mark.pos);
+    std::string what = pos < yaml_text.size() ? "'" + yaml_text.substr(pos, 1) + "'" : "end of input";
+    throw YAML::ParserException(starts.mark, "unexpected " + what);
+  }
+}
+
 }  // namespace
 
 PodManifest ParsePodManifest(const std::string& yaml_text, const std::string& source) {
   std::vector<YAML::Node> docs;
   try {
+    CheckDocumentsAdvance(yaml_text);
     docs = YAML::LoadAll(yaml_text);
   } catch (const YAML::Exception& e) {
     std::string where = source;

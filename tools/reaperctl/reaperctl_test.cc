@@ -130,6 +130,15 @@ TEST(Manifest, Validation) {
   EXPECT_NE(ErrorOf([] { ParsePodManifest("a: [", "p"); }).find("invalid YAML"), std::string::npos);
 }
 
+// Found by fuzz/pod_manifest_fuzz (corpus: fuzz/corpus/pod_manifest/stray_comma.yaml): yaml-cpp's
+// LoadAll never returned on a document starting with ','.
+TEST(Manifest, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_NE(ErrorOf([] { ParsePodManifest(",", "p"); }).find("p:1: invalid YAML: unexpected ','"), std::string::npos);
+  std::string e = ErrorOf([] { ParsePodManifest("# c\nkind: Pod\n, b", "p"); });
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+  EXPECT_EQ(ParsePodManifest("---\n---\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n...\n---\n", "p").name, "a");
+}
+
 TEST(PodConfig, KubeletShapedMessages) {
   PodManifest p = ParsePodManifest(kPod, "pod.yaml");
   PodPlan plan{"uid-1", HandlerFor(p), "/logs/team-a_demo_uid-1", "/root/pods/uid-1/volumes", "img:def"};
