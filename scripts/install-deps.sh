@@ -2,8 +2,14 @@
 # Installs every Debian package Reaper needs to build and test. The one list of dependencies.
 set -euo pipefail
 BUILD_PKGS=(g++ cmake ninja-build pkg-config protobuf-compiler libprotobuf-dev nlohmann-json3-dev
-            libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev)
+            libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev
+            clang-14 libclang-rt-14-dev)
 TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip tmux podman conmon)
+TEST_PKGS+=(ansible-core)  # tests/install: ansible-playbook (ansible.builtin modules only)
+# tests/deploy (manifests) and tests/package (.deb). kubectl only if none is on PATH: Debian's
+# kubernetes-client conflicts with other kubectl packages on /usr/bin/kubectl.
+TEST_PKGS+=(yamllint python3-yaml dpkg-dev file)
+command -v kubectl >/dev/null || TEST_PKGS+=(kubernetes-client)
 need=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
