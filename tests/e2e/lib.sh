@@ -78,9 +78,11 @@ proc_has() { grep -qasF -- "$3" "/proc/$1/$2" 2>/dev/null; }
 # argv (-address) or environment (TTRPC_ADDRESS) mentions our temp dir.
 e2e_shim_pids() {
   [[ -n $E2E_DIR ]] || return 0
-  local p exe
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
+  local f p exe
+  # one grep over every process (a fork per process is slow on a busy machine), then the
+  # few candidates are checked one by one
+  while read -r f; do
+    p=${f#/proc/}; p=${p%%/*}
     [[ $p == "$E2E_CONTAINERD_PID" ]] && continue
     exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
     exe=${exe##*/}
@@ -88,7 +90,8 @@ e2e_shim_pids() {
     if proc_has "$p" cmdline "$E2E_DIR" || proc_has "$p" environ "TTRPC_ADDRESS=$E2E_DIR"; then
       echo "$p"
     fi
-  done
+  done < <(grep -lasF -- "$E2E_DIR" /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null |
+           sort -u -t/ -k3,3n)
 }
 e2e_shim_count() { e2e_shim_pids | wc -l; }
 no_shims_left() { [[ -z $(e2e_shim_pids) ]]; }
@@ -96,12 +99,12 @@ no_shims_left() { [[ -z $(e2e_shim_pids) ]]; }
 # Workload processes started by this run: ctr_run adds E2E_MARK=<dir> to env.
 e2e_marked_pids() {
   [[ -n $E2E_DIR ]] || return 0
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
+  local f p
+  while read -r f; do
+    p=${f#/proc/}; p=${p%%/*}
     [[ $p == "$$" || $p == "${BASHPID:-}" ]] && continue
-    proc_has "$p" environ "E2E_MARK=$E2E_DIR" && echo "$p"
-  done
+    echo "$p"
+  done < <(grep -lasF -- "E2E_MARK=$E2E_DIR" /proc/[0-9]*/environ 2>/dev/null)
   return 0
 }
 
