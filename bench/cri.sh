@@ -527,6 +527,9 @@ EOF
 
 # ---------------------------------------------------------------------------
 
+# bench/density.sh sources this file with BENCH_CRI_LIB=1 for the setup and helpers above.
+if [[ ${BENCH_CRI_LIB:-0} == 1 ]]; then return 0; fi
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 trap bench_exit EXIT
 trap 'exit 130' INT TERM
