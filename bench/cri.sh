@@ -416,18 +416,26 @@ stats() {
 ms() { [[ $1 == - ]] && echo - || awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
-report() {
-  local h cpu m label
+# The report lines that describe the machine, versions, binaries and load (also bench/density.sh).
+bench_machine_lines() {
+  local cpu
   cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   cat <<EOF
-# Reaper CRI benchmark
-
-- Command: \`$BENCH_CMDLINE\` (phases: $PHASES; containerd log level $LOG_LEVEL)
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }')
 - $(containerd --version); $(runc --version | head -n 1)
 - Binaries (private copies in <tmp>/bin): $BIN_INFO; runc shim $SHIM_SRC_RUNC
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
+EOF
+}
+
+report() {
+  local h m label
+  cat <<EOF
+# Reaper CRI benchmark
+
+- Command: \`$BENCH_CMDLINE\` (phases: $PHASES; containerd log level $LOG_LEVEL)
+$(bench_machine_lines)
 
 | Metric | reaper | runc | reaper/runc |
 |---|---:|---:|---:|

@@ -158,17 +158,12 @@ kb() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%
 perpod() { awk -v k="$1" -v n="$D_PODS" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%d kB", k / n }'; }
 
 report() {
-  local cpu r=reaper-v2 c=runc
-  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  local r=reaper-v2 c=runc
   cat <<EOF
 # Reaper density benchmark ($D_PODS running pods)
 
 - Command: \`$DENSITY_CMDLINE\` (containerd log level $LOG_LEVEL; order: $ORDER; $D_CONC pods started at a time)
-- Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }')
-- $(containerd --version); $(runc --version | head -n 1)
-- Binaries (private copies in <tmp>/bin): $BIN_INFO; runc shim $SHIM_SRC_RUNC
-- Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
+$(bench_machine_lines)
 
 | Metric | reaper | runc | reaper/runc |
 |---|---:|---:|---:|
