@@ -106,7 +106,8 @@ void EventPublisher::OnEvent(uint32_t ev) {
     ssize_t n = send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
     if (n > 0) out_.erase(0, static_cast<size_t>(n));
     if (n < 0 && errno != EAGAIN && errno != EINTR) return Disconnect(strerror(errno));
-    (void)reactor_.Modify(fd_.get(), EPOLLIN | EPOLLRDHUP | (out_.empty() ? 0 : EPOLLOUT));
+    uint32_t want_out = out_.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT);
+    (void)reactor_.Modify(fd_.get(), EPOLLIN | EPOLLRDHUP | want_out);
   }
   if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) return;
   char buf[4096];
