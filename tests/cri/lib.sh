@@ -84,6 +84,9 @@ cri_start() {
     (( attempt < 3 )) || die "the CRI plugin of the private containerd did not come up"
     e2e_stop_containerd
   done
+  # a private copy, like the shim's: a rebuild during the run cannot break it
+  cp "$REAPERCTL" "$E2E_DIR/bin/reaperctl" || die "cannot copy $REAPERCTL"
+  REAPERCTL=$E2E_DIR/bin/reaperctl
   cri_import_image
   log "CRI ready (streaming server 127.0.0.1:$CRI_STREAM_PORT, handler $CRI_HANDLER)"
 }
