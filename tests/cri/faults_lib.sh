@@ -85,7 +85,7 @@ faults_shim_socket() {
 # container ids that still exists (bundles, CRI state, cgroups, mounts), one line each.
 faults_leftovers() {
   local id p cg
-  cg=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)/reaper/k8s.io
+  cg=$(cgroup2_root)/reaper/k8s.io
   for id in "$@"; do
     for p in "$E2E_STATE/io.containerd.runtime.v2.task/k8s.io/$id" \
              "$E2E_STATE/io.containerd.grpc.v1.cri/sandboxes/$id" \

@@ -200,18 +200,12 @@ register_test containerd_restart t_containerd_restart
 # Shim SIGKILLed under a pod with three containers (one with a background child, one with a
 # terminal): containerd's `delete` action cleans up, and the pod's overlay group stays usable.
 
-faults_all_exited() {
+# faults_all_in_state <pod> <state>: the three containers all report <state>.
+faults_all_in_state() {
   local c
   FAULTS_OUT=$(faults_inspect "$1") || return 1
   for c in bg tty plain; do
-    [[ $(faults_field "$FAULTS_OUT" "$c" state) == Exited ]] || return 1
-  done
-}
-faults_all_running() {
-  local c
-  FAULTS_OUT=$(faults_inspect "$1") || return 1
-  for c in bg tty plain; do
-    [[ $(faults_field "$FAULTS_OUT" "$c" state) == Running ]] || return 1
+    [[ $(faults_field "$FAULTS_OUT" "$c" state) == "$2" ]] || return 1
   done
 }
 # faults_no_users <container-id>...: none of them is registered in the group any more.
@@ -237,7 +231,7 @@ $(container_yaml tty "tty; exec sleep 3003")
 $(container_yaml plain "exec sleep 3004")"
   faults_mark_pod "$f" "$mark"
   rctl -q run -d -f "$f" >/dev/null
-  assert_wait 60 "three containers running" faults_all_running "$pod"
+  assert_wait 60 "three containers running" faults_all_in_state "$pod" Running
   sb=$(faults_field "$FAULTS_OUT" pod id)
   ids=("$sb")
   for c in bg tty plain; do ids+=("$(faults_field "$FAULTS_OUT" "$c" id)"); done
@@ -260,7 +254,7 @@ $(container_yaml plain "exec sleep 3004")"
   kill -KILL "$shim"
   assert_wait 60 "shim $shim gone" faults_proc_dead "$shim"
   assert_wait 60 "every process of the pod gone" faults_no_marked_pids "$mark"
-  assert_wait 60 "containers reported Exited" faults_all_exited "$pod"
+  assert_wait 60 "containers reported Exited" faults_all_in_state "$pod" Exited
   for c in bg tty plain; do  # 255: containerd's unknown exit code, see docs/design.md
     assert_eq 255 "$(faults_field "$FAULTS_OUT" "$c" exit)" "exit code of $c after the shim was killed"
     assert_eq Error "$(faults_field "$FAULTS_OUT" "$c" reason)" "reason of $c after the shim was killed"

@@ -10,8 +10,6 @@ fi
 
 ppid_of() { awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null; }
 
-# The cgroup2 mount point (Reaper tracks processes in <it>/reaper/<namespace>/<id>).
-cgroup2_root() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }
 
 # Lines "<stream> <text>" of a CRI log file ("<RFC3339Nano> <stream> F <text>" records);
 # a malformed record is printed as "MALFORMED: <record>".

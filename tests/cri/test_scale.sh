@@ -23,14 +23,7 @@ CRI_PARALLEL_PODS=${CRI_PARALLEL_PODS:-100}
 # its fd count may move by a few between samples; a per-pod leak over 180 pods would not fit.
 CRI_SOAK_FD_SLACK=${CRI_SOAK_FD_SLACK:-16}
 
-scale_cgroup_dir() { echo "$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)/reaper/k8s.io"; }
-
-# The node's mounts, without those of OTHER test runs on the machine (their temp dirs appear
-# and vanish while we run; CI runs one suite at a time, a developer machine may not).
-scale_mounts() {
-  awk -v d="$E2E_DIR" '{ for (i = 4; i <= 5; i++) if (index($i, "/tmp/reaper-") == 1 && index($i, d) != 1) next; print $5 }' \
-    /proc/self/mountinfo | sort
-}
+scale_cgroup_dir() { echo "$(cgroup2_root)/reaper/k8s.io"; }
 
 # Everything a pod leaves on the node while it exists: containerd's bundles and CRI state,
 # Reaper's state root (upper layers excluded), pod log dirs, reaperctl's state, cgroups,
@@ -58,7 +51,7 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 # scale_sample <file>: "key value" lines plus the listings (<file>.mounts, <file>.state).
 scale_sample() {
-  scale_mounts >"$1.mounts"
+  e2e_node_mounts >"$1.mounts"
   scale_state | sort >"$1.state"
   {
     echo "shims $(scale_shim_count)"

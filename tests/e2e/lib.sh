@@ -124,6 +124,16 @@ e2e_zombies() {
   return 0
 }
 
+# The cgroup2 mount point (Reaper tracks processes in <it>/reaper/<namespace>/<id>).
+cgroup2_root() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }
+
+# The node's mounts, without those of OTHER test runs on the machine (their temp dirs appear
+# and vanish while we run; CI runs one suite at a time, a developer machine may not).
+e2e_node_mounts() {
+  awk -v d="$E2E_DIR" '{ for (i = 4; i <= 5; i++) if (index($i, "/tmp/reaper-") == 1 && index($i, d) != 1) next; print $5 }' \
+    /proc/self/mountinfo | sort
+}
+
 shim_socket_list() {
   find "$SHIM_SOCK_DIR" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true
 }

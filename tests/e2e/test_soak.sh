@@ -20,13 +20,6 @@ E2E_SOAK_WORKERS=${E2E_SOAK_WORKERS:-2}
 # >= 256 KiB. 64 pages also absorbs allocator noise without hiding such a leak.
 E2E_SOAK_RSS_KB=${E2E_SOAK_RSS_KB:-256}
 
-# The node's mounts, without those of OTHER test runs on the machine (their temp dirs appear
-# and vanish while we run; CI runs one suite at a time, a developer machine may not).
-soak_mounts() {
-  awk -v d="$E2E_DIR" '{ for (i = 4; i <= 5; i++) if (index($i, "/tmp/reaper-") == 1 && index($i, d) != 1) next; print $5 }' \
-    /proc/self/mountinfo | sort
-}
-
 # Entries of the run's state: Reaper's state root (its upper layers excluded: what workloads
 # write is theirs to keep), containerd's bundles and snapshots, the run's cgroups.
 soak_state() {
@@ -36,7 +29,7 @@ soak_state() {
   fi
   e2e_bundles | sed 's/^/bundle /'
   ctrp snapshots ls 2>/dev/null | awk 'NR > 1 { print "snapshot " $1 }' | sort
-  cg=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+  cg=$(cgroup2_root)
   if [[ -n $cg && -d $cg/reaper/$E2E_NS ]]; then
     # shared by every test run on the node: only this run's containers (ids carry its token)
     find "$cg/reaper/$E2E_NS" -mindepth 1 -maxdepth 1 -type d -name "$(cid '*')" | sort | sed 's/^/cgroup /'
@@ -49,11 +42,11 @@ soak_sample() {
   {
     echo "fds $(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)"
     awk '/^VmRSS:/ { print "rss_kb " $2 } /^Threads:/ { print "threads " $2 }' "/proc/$pid/status"
-    echo "mounts $(soak_mounts | wc -l)"
+    echo "mounts $(e2e_node_mounts | wc -l)"
     echo "state $(soak_state | wc -l)"
   } >"$out"
   ls -l "/proc/$pid/fd" >"$out.fds" 2>&1 || true
-  soak_mounts >"$out.mounts"
+  e2e_node_mounts >"$out.mounts"
   soak_state >"$out.state"
 }
 
