@@ -144,11 +144,12 @@ class FakeEvents {
     cv_.wait_for(l, std::chrono::seconds(10), [&] { return events_.size() >= n; });
     return events_;
   }
-  std::vector<std::string> Topics() {
-    std::lock_guard<std::mutex> l(mu_);
-    std::vector<std::string> t;
-    for (auto& e : events_) t.push_back(e.topic);
-    return t;
+  // Waits until an event with `topic` arrived (events are published asynchronously).
+  bool WaitForTopic(const std::string& topic) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] {
+      return std::any_of(events_.begin(), events_.end(), [&](const Event& e) { return e.topic == topic; });
+    });
   }
 
  private:

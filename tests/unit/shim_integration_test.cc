@@ -200,9 +200,8 @@ TEST_F(ShimTest, ExecRunsWithItsOwnSpecAndStatus) {
   auto del = Parse<task::DeleteResponse>(Simple("Delete", "x2", "e1"));
   EXPECT_EQ(del.exit_status(), 5u);
   EXPECT_EQ(del.pid(), started.pid());
-  auto topics = shim_.events().Topics();
-  EXPECT_NE(std::find(topics.begin(), topics.end(), "/tasks/exec-added"), topics.end());
-  EXPECT_NE(std::find(topics.begin(), topics.end(), "/tasks/exec-started"), topics.end());
+  EXPECT_TRUE(shim_.events().WaitForTopic("/tasks/exec-added"));
+  EXPECT_TRUE(shim_.events().WaitForTopic("/tasks/exec-started"));
 }
 
 TEST_F(ShimTest, DeleteOfRunningIsRefusedAndInitExitKillsEverything) {
