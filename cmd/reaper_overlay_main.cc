@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "node_config.h"
-#include "overlay_group.h"
+#include "host/node_config.h"
+#include "host/overlay_group.h"
 
 namespace {
 int Usage() {

@@ -1,4 +1,4 @@
-// reaper-runtime: see src/runtime_cli.h.
-#include "runtime_cli.h"
+// reaper-runtime: see src/runtime/cli.h.
+#include "runtime/cli.h"
 
 int main(int argc, char** argv) { return reaper::runtime::Main(argc, argv); }

@@ -1,4 +1,4 @@
-// containerd-shim-reaper-v2: entry point. See src/bootstrap.h and src/shim_daemon.h.
+// containerd-shim-reaper-v2: entry point. See src/shim/bootstrap.h and src/shim/daemon.h.
 #include <sys/prctl.h>
 
 #include <cstdio>
@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "bootstrap.h"
-#include "shim_args.h"
-#include "shim_daemon.h"
-#include "spawn.h"
+#include "shim/bootstrap.h"
+#include "shim/shim_args.h"
+#include "shim/daemon.h"
+#include "host/spawn.h"
 #include "version.h"
 
 int main(int argc, char** argv) {

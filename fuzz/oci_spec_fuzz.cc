@@ -1,10 +1,10 @@
-// libFuzzer target: the OCI spec parsers (src/oci_spec.h). Input: 1 byte selecting
+// libFuzzer target: the OCI spec parsers (src/host/oci_spec.h). Input: 1 byte selecting
 // ParseSpec (config.json) or ParseProcess (ExecProcessRequest.spec), then the JSON text.
 // A successful parse must give values the rest of the shim relies on.
 #include <cstdlib>
 #include <string_view>
 
-#include "oci_spec.h"
+#include "host/oci_spec.h"
 
 namespace {
 void Check(bool ok) {

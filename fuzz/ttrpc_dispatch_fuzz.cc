@@ -13,13 +13,13 @@
 
 #include <google/protobuf/stubs/logging.h>
 
-#include "event_publisher.h"
-#include "reactor.h"
+#include "shim/event_publisher.h"
+#include "base/reactor.h"
 #include "task.pb.h"
-#include "task_service.h"
+#include "shim/task_service.h"
 #include "ttrpc.pb.h"
-#include "ttrpc_frame.h"
-#include "ttrpc_server.h"
+#include "ttrpc/frame.h"
+#include "ttrpc/server.h"
 
 namespace {
 namespace tt = reaper::ttrpc;

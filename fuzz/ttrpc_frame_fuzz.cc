@@ -1,4 +1,4 @@
-// libFuzzer target: the ttrpc frame decoder (src/ttrpc_frame.h) on arbitrary byte streams.
+// libFuzzer target: the ttrpc frame decoder (src/ttrpc/frame.h) on arbitrary byte streams.
 // Input: 1 byte choosing the size limit, then chunk sizes and stream bytes interleaved
 // (FuzzedDataProvider). The same stream is decoded in chunks and checked against a plain
 // whole-buffer reference decoder: same frames, same oversize reports, same leftover bytes.
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ttrpc_frame.h"
+#include "ttrpc/frame.h"
 
 namespace {
 using reaper::ttrpc::FrameDecoder;

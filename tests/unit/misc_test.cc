@@ -2,10 +2,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "log.h"
-#include "state_record.h"
-#include "status.h"
+#include "host/cgroup.h"
+#include "base/log.h"
+#include "shim/state_record.h"
+#include "base/status.h"
 
 namespace reaper {
 namespace {
@@ -63,7 +63,7 @@ TEST(Cgroup, FindsCgroup2Mount) {
 }  // namespace
 }  // namespace reaper
 
-#include "node_config.h"
+#include "host/node_config.h"
 
 namespace reaper {
 namespace {
@@ -112,7 +112,7 @@ TEST(NodeConfig, ErrorsNameTheLine) {
 }  // namespace
 }  // namespace reaper
 
-#include "overlay_group.h"
+#include "host/overlay_group.h"
 
 namespace reaper {
 namespace {

@@ -1,9 +1,9 @@
-#include "oci_spec.h"
+#include "host/oci_spec.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include "spawn.h"
+#include "host/spawn.h"
 
 namespace reaper {
 namespace {

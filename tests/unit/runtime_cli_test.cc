@@ -1,9 +1,9 @@
-#include "runtime_cli.h"
+#include "runtime/cli.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "signals.h"
+#include "host/signals.h"
 
 namespace reaper {
 namespace {

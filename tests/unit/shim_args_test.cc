@@ -1,8 +1,9 @@
-#include "shim_args.h"
+#include "base/paths.h"
+#include "shim/shim_args.h"
 
 #include <gtest/gtest.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 namespace reaper {
 namespace {

@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "events.pb.h"
-#include "status.h"
+#include "base/status.h"
 #include "ttrpc.pb.h"
-#include "ttrpc_frame.h"
-#include "unique_fd.h"
+#include "ttrpc/frame.h"
+#include "base/unique_fd.h"
 
 namespace reaper::testing {
 

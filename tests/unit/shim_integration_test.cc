@@ -4,9 +4,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "cgroup.h"
+#include "base/proc.h"
+#include "host/cgroup.h"
 #include "shim_fixture.h"
-#include "state_record.h"
+#include "shim/state_record.h"
 #include "task.pb.h"
 
 namespace reaper {

@@ -1,4 +1,4 @@
-#include "ttrpc_frame.h"
+#include "ttrpc/frame.h"
 
 #include <gtest/gtest.h>
 

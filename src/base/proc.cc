@@ -1,0 +1,54 @@
+#include "base/proc.h"
+
+#include <dirent.h>
+
+#include <string>
+
+#include "base/files.h"
+
+namespace reaper {
+namespace {
+// Fields of /proc/<pid>/stat after the command name (which may contain spaces).
+std::vector<std::string> StatFields(pid_t pid) {
+  auto s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  std::vector<std::string> out;
+  if (!s.ok()) return out;
+  auto close = s->rfind(')');
+  if (close == std::string::npos) return out;
+  for (auto f : SplitFields(std::string_view(*s).substr(close + 1))) out.emplace_back(f);
+  return out;  // out[0] is field 3 (state)
+}
+}  // namespace
+
+std::vector<pid_t> PidsInSession(pid_t sid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    long long pid;
+    if (!ParseInt(e->d_name, &pid) || pid <= 0) continue;
+    auto f = StatFields(static_cast<pid_t>(pid));
+    // f[0]=state(3) f[1]=ppid(4) f[2]=pgrp(5) f[3]=session(6)
+    long long s;
+    if (f.size() > 3 && f[0] != "Z" && ParseInt(f[3], &s) && s == sid) out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return out;
+}
+
+bool ProcessAlive(pid_t pid, unsigned long long start_time) {
+  if (pid <= 0) return false;
+  auto f = StatFields(pid);
+  unsigned long long v;
+  if (f.size() < 20 || f[0] == "Z" || f[0] == "X") return false;
+  return start_time == 0 || (ParseUint(f[19], &v) && v == start_time);
+}
+
+unsigned long long ProcessStartTime(pid_t pid) {
+  auto f = StatFields(pid);
+  unsigned long long v;
+  if (f.size() < 20 || !ParseUint(f[19], &v)) return 0;
+  return v;  // field 22
+}
+
+}  // namespace reaper

@@ -1,0 +1,56 @@
+// Process tracking through the cgroup v2 hierarchy, without limits (design.md §2
+// "All processes of a container"): every process of a container lives in one cgroup, so
+// Kill(all), Pids and cleanup reach daemons that called setsid. Works on hybrid hosts, where
+// the v2 hierarchy is mounted without controllers (environment.md).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+
+namespace reaper {
+
+// Pure: mount point of the first cgroup2 filesystem in a /proc/self/mountinfo text.
+std::optional<std::string> FindCgroup2Mount(std::string_view mountinfo);
+// "<cgroup2 mount>/reaper", or nothing if this node has no cgroup2 hierarchy.
+std::optional<std::string> DefaultCgroupParent();
+
+class Cgroup {
+ public:
+  Cgroup() = default;
+  // mkdir -p `path`; opens cgroup.procs for joining.
+  static Result<Cgroup> Create(const std::string& path);
+  // An existing cgroup (the `delete` action), not opened for joining.
+  static Cgroup Existing(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  bool valid() const { return !path_.empty(); }
+  // fd of cgroup.procs (O_WRONLY): a child writes "0" to it to join. Owned by this object.
+  int procs_fd() const { return procs_.get(); }
+
+  std::vector<pid_t> Pids() const;
+  // SIGKILL uses cgroup.kill (atomic, kernel >= 5.14) when present; other signals, and older
+  // kernels, signal each member. Members that exit meanwhile are not an error.
+  Status Signal(int sig) const;
+  bool Populated() const;
+  // rmdir; fails with EBUSY while populated, OK if already gone.
+  Status Remove();
+
+ private:
+  std::string path_;
+  UniqueFd procs_;
+};
+
+// SIGKILLs every member, waits (inotify on cgroup.events, at most `budget`) until the cgroup
+// is empty, then removes it. For cleanup by a process that is not the members' parent.
+void KillAndRemoveCgroup(const std::string& path, std::chrono::milliseconds budget);
+
+
+}  // namespace reaper

@@ -1,0 +1,97 @@
+#include "host/mount_plan.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/files.h"
+#include "base/paths.h"
+
+namespace reaper {
+namespace {
+
+bool Under(const std::string& path, const char* dir) {
+  size_t n = strlen(dir);
+  return path.compare(0, n, dir) == 0 && (path.size() == n || path[n] == '/');
+}
+
+bool HasOption(const std::vector<std::string>& opts, const char* o) {
+  return std::find(opts.begin(), opts.end(), o) != opts.end();
+}
+
+}  // namespace
+
+Result<std::vector<BindPlan>> PlanBinds(const std::vector<MountSpec>& mounts, DnsMode dns) {
+  std::vector<BindPlan> out;
+  for (const auto& m : mounts) {
+    bool bind = m.type == "bind" || HasOption(m.options, "bind") || HasOption(m.options, "rbind");
+    if (!bind) continue;
+    const std::string& d = m.destination;
+    if (CleanPath(d) != d || d[0] != '/') {
+      return Status(Code::kInvalidArgument, "mount destination is not a clean absolute path: " + d);
+    }
+    if (Under(d, "/proc") || Under(d, "/sys") || Under(d, "/dev")) continue;
+    if (d == "/etc/hosts" || d == "/etc/hostname") continue;
+    if (d == "/etc/resolv.conf" && dns != DnsMode::kKubernetes) continue;
+    if (d == "/") return Status(Code::kInvalidArgument, "a bind mount over / is not allowed");
+    if (m.source.empty() || m.source[0] != '/') {
+      return Status(Code::kInvalidArgument, "bind mount source must be an absolute path: " + m.source);
+    }
+    out.push_back(BindPlan{m.source, d, HasOption(m.options, "ro")});
+  }
+  return out;
+}
+
+Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& plan) {
+  std::vector<PreparedMount> out;
+  for (const auto& b : plan) {
+    struct stat st{};
+    if (stat(b.source.c_str(), &st) != 0) return Status::FromErrno(errno, "mount source " + b.source);
+    UniqueFd tree(open_tree(AT_FDCWD, b.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree) return Status::FromErrno(errno, "open_tree " + b.source);
+    if (b.read_only) {
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+        return Status::FromErrno(errno, "make " + b.source + " read-only");
+      }
+    }
+    out.push_back(PreparedMount{std::move(tree), b.destination, S_ISDIR(st.st_mode)});
+  }
+  return out;
+}
+
+int AttachMounts(const std::vector<PreparedMount>& mounts, const char** what, const char** path) {
+  for (const auto& m : mounts) {
+    *path = m.destination.c_str();
+    const std::string& d = m.destination;
+    struct stat st{};
+    if (lstat(d.c_str(), &st) != 0) {
+      std::string parent = d.substr(0, d.rfind('/'));
+      if (Status st = MkdirAll(m.is_dir ? d : (parent.empty() ? "/" : parent)); !st.ok()) {
+        *what = "create mount point";
+        return st.sys_errno();
+      }
+      if (!m.is_dir) {
+        int fd = open(d.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+          *what = "create mount point";
+          return errno;
+        }
+        close(fd);
+      }
+    }
+    if (move_mount(m.tree.get(), "", AT_FDCWD, d.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      *what = "attach volume";
+      return errno;
+    }
+  }
+  return 0;
+}
+
+}  // namespace reaper

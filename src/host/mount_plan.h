@@ -1,0 +1,44 @@
+// Which of a spec's mounts a host-process container applies, as pure code, and the two halves
+// of applying them: the shim clones each source from the host mount namespace (where kubelet
+// mounted Secrets and projected volumes) with open_tree, the child attaches the clones in its
+// own mount namespace with move_mount. design.md §3 "Per-pod mounts".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/node_config.h"
+#include "host/oci_spec.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
+
+namespace reaper {
+
+struct BindPlan {
+  std::string source;
+  std::string destination;
+  bool read_only = false;
+};
+
+// Bind mounts only (type "bind" or a bind/rbind option); never under /proc, /sys or /dev;
+// never /etc/hosts or /etc/hostname (the pod sees the node's); /etc/resolv.conf only in
+// kubernetes DNS mode. Sources and destinations must be clean absolute paths.
+Result<std::vector<BindPlan>> PlanBinds(const std::vector<MountSpec>& mounts, DnsMode dns);
+
+// A cloned, detached mount tree ready to be attached at `destination`.
+struct PreparedMount {
+  UniqueFd tree;
+  std::string destination;
+  bool is_dir = true;
+};
+
+// Parent side (host mount namespace): open_tree(OPEN_TREE_CLONE|AT_RECURSIVE) of each source,
+// made read-only (recursively) where asked. A missing source is an error naming it.
+Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& plan);
+
+// Child side, inside the container's mount namespace: creates missing mount points, then
+// move_mount. Async-signal-safe enough for a forked child of a single-threaded parent.
+// On failure returns the errno and sets *what to a static description.
+int AttachMounts(const std::vector<PreparedMount>& mounts, const char** what, const char** path);
+
+}  // namespace reaper

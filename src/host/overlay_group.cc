@@ -1,0 +1,333 @@
+#include "host/overlay_group.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/files.h"
+#include "host/oci_spec.h"
+#include "base/log.h"
+#include "base/sha256.h"
+
+namespace reaper {
+namespace {
+
+bool IsDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+bool IsNamespaceName(const std::string& s) {  // containerd's identifier rule
+  if (s.empty() || s.size() > 76) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+}
+
+bool IsMountNsFile(int fd) {
+  struct statfs sf{};
+  return fstatfs(fd, &sf) == 0 && sf.f_type == NSFS_MAGIC && ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNS;
+}
+
+bool IsMountPoint(const std::string& path) {
+  auto mi = ReadFile("/proc/self/mountinfo");
+  if (!mi.ok()) return false;
+  for (auto line : SplitFields(*mi, "\n")) {
+    auto f = SplitFields(line);
+    if (f.size() > 4 && f[4] == path) return true;
+  }
+  return false;
+}
+
+// <state_root>/ns holds the nsfs files; it must be a private mount so that binding a
+// namespace there cannot propagate anywhere (as `ip netns` does for /run/netns).
+Status EnsurePrivateNsDir(const std::string& dir) {
+  static std::string done;  // checked once per process (mountinfo can be long on busy nodes)
+  if (done == dir) return Status::Ok();
+  REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
+  if (IsMountPoint(dir)) {
+    done = dir;
+    return Status::Ok();
+  }
+  if (mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) return Status::FromErrno(errno, "bind " + dir);
+  if (mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+    return Status::FromErrno(errno, "make " + dir + " private");
+  }
+  done = dir;
+  return Status::Ok();
+}
+
+// Host mounts other than / that pods would otherwise see as empty directories.
+std::vector<std::string> OtherHostFilesystems(const std::string& state_root) {
+  std::vector<std::string> out;
+  auto mi = ReadFile("/proc/self/mountinfo");
+  if (!mi.ok()) return out;
+  const char* skip[] = {"/proc", "/sys", "/dev", "/run"};
+  for (auto line : SplitFields(*mi, "\n")) {
+    auto sep = line.find(" - ");
+    if (sep == std::string_view::npos) continue;
+    auto f = SplitFields(line.substr(0, sep));
+    auto t = SplitFields(line.substr(sep + 3));
+    if (f.size() < 5 || t.empty()) continue;
+    std::string mp(f[4]);
+    if (mp == "/" || mp.find_first_of(",:\\") != std::string::npos) continue;
+    if (t[0] == "autofs" || t[0] == "nsfs") continue;
+    bool skipped = false;
+    for (const char* s : skip) {
+      size_t n = strlen(s);
+      if (mp.compare(0, n, s) == 0 && (mp.size() == n || mp[n] == '/')) skipped = true;
+    }
+    if (mp.compare(0, state_root.size(), state_root) == 0) skipped = true;
+    if (!skipped && std::find(out.begin(), out.end(), mp) == out.end()) out.push_back(mp);
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return std::count(a.begin(), a.end(), '/') < std::count(b.begin(), b.end(), '/');
+  });
+  return out;
+}
+
+// An overlay's root directory takes its owner and mode from the upper directory: give the
+// upper the lower's, or "/" would be 0700 and closed to non-root users.
+bool MatchRoot(const std::string& lower, const std::string& upper) {
+  struct stat st{};
+  if (stat(lower.c_str(), &st) != 0) return false;
+  return chmod(upper.c_str(), st.st_mode & 07777) == 0 && chown(upper.c_str(), st.st_uid, st.st_gid) == 0;
+}
+
+[[noreturn]] void HelperFail(int fd, const std::string& what) {
+  std::string msg = what + ": " + strerror(errno);
+  ssize_t r = write(fd, msg.data(), msg.size());
+  (void)r;
+  _exit(1);
+}
+
+// Runs in the forked helper: builds the namespace, reports "R", waits until the parent has
+// bound it, exits.
+[[noreturn]] void BuildNamespace(const NodeConfig& cfg, const std::string& gdir, int report, int go) {
+  std::string merged = gdir + "/merged", upper = gdir + "/upper", work = gdir + "/work";
+  if (unshare(CLONE_NEWNS) != 0) HelperFail(report, "unshare");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) HelperFail(report, "make / private");
+  for (const auto& d : {merged, upper, work}) {
+    if (!MkdirAll(d, 0700).ok()) HelperFail(report, "mkdir " + d);
+  }
+  if (!MatchRoot("/", upper)) HelperFail(report, "set mode of " + upper);
+  std::string opts = "lowerdir=/,upperdir=" + upper + ",workdir=" + work;
+  if (mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) != 0) HelperFail(report, "mount overlay on " + merged);
+  if (cfg.host_filesystems == HostFilesystems::kOverlay) {
+    for (const auto& mp : OtherHostFilesystems(cfg.state_root)) {
+      std::string base = gdir + "/fs/" + Sha256Hex(mp).substr(0, 16);
+      std::string target = merged + mp;
+      struct stat st{};
+      if (stat(target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+      if (!MkdirAll(base + "/upper", 0700).ok() || !MkdirAll(base + "/work", 0700).ok()) continue;
+      if (!MatchRoot(mp, base + "/upper")) continue;
+      std::string o = "lowerdir=" + mp + ",upperdir=" + base + "/upper,workdir=" + base + "/work";
+      if (mount("overlay", target.c_str(), "overlay", 0, o.c_str()) != 0) {
+        // Not every filesystem can be an overlay lower; it then stays hidden (an empty dir).
+        continue;
+      }
+    }
+  }
+  for (const char* d : {"/proc", "/sys", "/dev", "/run"}) {
+    std::string target = merged + d;
+    if (mount(d, target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) HelperFail(report, std::string("bind ") + d);
+    // Host mounts appearing later (kubelet volumes, /run/netns...) propagate in, never out.
+    if (mount(nullptr, target.c_str(), nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+      HelperFail(report, std::string("make ") + d + " slave");
+    }
+  }
+  if (chdir(merged.c_str()) != 0) HelperFail(report, "chdir " + merged);
+  if (syscall(SYS_pivot_root, ".", ".") != 0) HelperFail(report, "pivot_root");
+  if (umount2(".", MNT_DETACH) != 0) HelperFail(report, "detach old root");
+  if (chdir("/") != 0) HelperFail(report, "chdir /");
+  // Masked paths: resolved inside the overlay, so symlinks cannot point the mask elsewhere.
+  std::string empty_file = cfg.state_root + "/mask/empty", empty_dir = cfg.state_root + "/mask/emptydir";
+  for (const auto& p : cfg.masked_paths) {
+    struct stat st{};
+    if (lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    const std::string& src = S_ISDIR(st.st_mode) ? empty_dir : empty_file;
+    if (mount(src.c_str(), p.c_str(), nullptr, MS_BIND, nullptr) != 0) HelperFail(report, "mask " + p);
+    mount(nullptr, p.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
+  }
+  // Pods must not reach other groups' upper layers through the host's state root.
+  mount("tmpfs", cfg.state_root.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0500");
+  if (write(report, "R", 1) != 1) _exit(1);
+  char c;
+  ssize_t n = read(go, &c, 1);
+  _exit(n == 1 ? 0 : 1);
+}
+
+Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std::string& ns_path, int lock_fd) {
+  std::string gdir = GroupDir(cfg, key);
+  // The mask sources, on the host, before the helper pivots into the overlay.
+  REAPER_RETURN_IF_ERROR(MkdirAll(cfg.state_root + "/mask/emptydir", 0555));
+  chmod((cfg.state_root + "/mask/emptydir").c_str(), 0555);
+  UniqueFd ef(open((cfg.state_root + "/mask/empty").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444));
+  if (!ef) return Status::FromErrno(errno, "create mask file");
+  int rp[2], gp[2];
+  if (pipe2(rp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
+  UniqueFd report_r(rp[0]), report_w(rp[1]);
+  if (pipe2(gp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
+  UniqueFd go_r(gp[0]), go_w(gp[1]);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid == 0) {
+    report_r.reset();  // the parent's ends: holding them would block EOF forever
+    go_w.reset();
+    if (lock_fd >= 0) close(lock_fd);  // the group lock stays with the creator only
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    BuildNamespace(cfg, gdir, report_w.get(), go_r.get());
+  }
+  report_w.reset();
+  go_r.reset();
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(report_r.get(), buf, sizeof buf)) > 0) {
+    msg.append(buf, static_cast<size_t>(n));
+    if (msg == "R") break;
+  }
+  Status st;
+  if (msg == "R") {
+    UniqueFd f(open(ns_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    std::string src = "/proc/" + std::to_string(pid) + "/ns/mnt";
+    if (!f || mount(src.c_str(), ns_path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      st = Status::FromErrno(errno, "bind " + src + " to " + ns_path);
+    }
+    ssize_t w = write(go_w.get(), "g", 1);
+    (void)w;
+  } else {
+    st = Status(Code::kInternal, "create overlay group " + key + ": " + (msg.empty() ? "helper died" : msg));
+  }
+  go_w.reset();
+  int ws;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  return st;
+}
+}  // namespace
+
+Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string, std::string>& a,
+                              const std::string& containerd_ns, const std::string& origin) {
+  if (cfg.overlay == OverlayMode::kNode) return GroupRef{"node"};
+  auto get = [&](std::string_view k) {
+    auto it = a.find(std::string(k));
+    return it == a.end() ? std::string() : it->second;
+  };
+  std::string kns = get(kAnnotationSandboxNamespace);
+  std::string name = get(kAnnotationOverlayName);
+  if (!name.empty() && !IsDnsLabel(name)) {
+    return Status(Code::kInvalidArgument, "annotation reaper.runtime/overlay-name must be a DNS label: " + name);
+  }
+  if (!kns.empty()) {
+    if (!IsDnsLabel(kns)) return Status(Code::kInvalidArgument, "invalid Kubernetes namespace: " + kns);
+    return GroupRef{"k8s-" + kns + (name.empty() ? "" : "." + name)};
+  }
+  if (!IsNamespaceName(containerd_ns)) return Status(Code::kInvalidArgument, "invalid namespace: " + containerd_ns);
+  return GroupRef{origin + "-" + containerd_ns + (name.empty() ? "" : "+" + name)};
+}
+
+std::string GroupDir(const NodeConfig& cfg, const std::string& key) { return cfg.state_root + "/groups/" + key; }
+std::string GroupNsPath(const NodeConfig& cfg, const std::string& key) { return cfg.state_root + "/ns/" + key; }
+
+Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
+  std::string gdir = GroupDir(cfg, g.key), ns_path = GroupNsPath(cfg, g.key);
+  REAPER_RETURN_IF_ERROR(MkdirAll(gdir, 0700));
+  REAPER_RETURN_IF_ERROR(EnsurePrivateNsDir(cfg.state_root + "/ns"));
+  UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock) return Status::FromErrno(errno, "open " + gdir + "/lock");
+  if (flock(lock.get(), LOCK_EX) != 0) return Status::FromErrno(errno, "lock " + gdir);
+  UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (ns && IsMountNsFile(ns.get())) return ns;
+  ns.reset();
+  log::Info("creating overlay group", {{"group", g.key}});
+  REAPER_RETURN_IF_ERROR(CreateNamespace(cfg, g.key, ns_path, lock.get()));
+  ns.reset(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns || !IsMountNsFile(ns.get())) return Status(Code::kInternal, "overlay group " + g.key + " has no namespace");
+  return ns;
+}
+
+Status AddGroupUser(const NodeConfig& cfg, const std::string& key, const std::string& user) {
+  std::string dir = GroupDir(cfg, key) + "/users";
+  REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
+  UniqueFd f(open((dir + "/" + user).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!f) return Status::FromErrno(errno, "register group user " + user);
+  return Status::Ok();
+}
+
+void RemoveGroupUser(const NodeConfig& cfg, const std::string& key, const std::string& user) {
+  unlink((GroupDir(cfg, key) + "/users/" + user).c_str());
+}
+
+std::vector<GroupInfo> ListGroups(const NodeConfig& cfg) {
+  std::vector<GroupInfo> out;
+  DIR* d = opendir((cfg.state_root + "/groups").c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    GroupInfo g;
+    g.key = e->d_name;
+    UniqueFd ns(open(GroupNsPath(cfg, g.key).c_str(), O_RDONLY | O_CLOEXEC));
+    g.active = ns && IsMountNsFile(ns.get());
+    if (DIR* u = opendir((GroupDir(cfg, g.key) + "/users").c_str())) {
+      while (dirent* ue = readdir(u)) {
+        if (ue->d_name[0] != '.') g.users.emplace_back(ue->d_name);
+      }
+      closedir(u);
+    }
+    out.push_back(std::move(g));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const GroupInfo& a, const GroupInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
+  bool clean = !key.empty() && key[0] != '.' && std::all_of(key.begin(), key.end(), [](char c) {
+    return isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '+';
+  });
+  if (!clean) {
+    return Status(Code::kInvalidArgument, "invalid group: " + key);
+  }
+  std::string gdir = GroupDir(cfg, key);
+  UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+  if (!lock) return Status::FromErrno(errno, "group " + key);
+  if (flock(lock.get(), LOCK_EX) != 0) return Status::FromErrno(errno, "lock " + gdir);
+  for (const auto& g : ListGroups(cfg)) {
+    if (g.key == key && !g.users.empty() && !force) {
+      return Status(Code::kFailedPrecondition, "group " + key + " is used by " + std::to_string(g.users.size()) +
+                                                   " container(s), e.g. " + g.users[0]);
+    }
+  }
+  std::string ns_path = GroupNsPath(cfg, key);
+  if (umount2(ns_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Status::FromErrno(errno, "unmount " + ns_path);
+  }
+  unlink(ns_path.c_str());
+  std::string cmd = "rm -rf --one-file-system -- '" + gdir + "'";  // key validated above
+  if (system(cmd.c_str()) != 0) return Status(Code::kInternal, "could not remove " + gdir);
+  return Status::Ok();
+}
+
+}  // namespace reaper

@@ -1,0 +1,292 @@
+#include "host/spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace reaper {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// ---- child side: only plain syscalls and stack buffers below ----
+
+void SendRecord(int fd, char kind, const char* a, const char* b = "", const char* c = "") {
+  char buf[1024];
+  size_t n = 0;
+  for (const char* s : {a, b, c}) {
+    for (; *s && n < sizeof buf - 3; ++s) buf[3 + n++] = *s;
+  }
+  buf[0] = kind;
+  buf[1] = static_cast<char>(n & 0xff);
+  buf[2] = static_cast<char>(n >> 8);
+  ssize_t r = write(fd, buf, n + 3);
+  (void)r;
+}
+
+[[noreturn]] void Fail(int fd, const char* what, const char* arg, int err) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s%s: %s", what, arg, strerror(err));
+  SendRecord(fd, 'E', msg);
+  _exit(127);
+}
+
+void ApplyRlimits(int fd, const ProcessSpec& s) {
+  for (const auto& rl : s.rlimits) {
+    rlimit want{rl.soft, rl.hard};
+    if (setrlimit(rl.resource, &want) == 0) continue;
+    int err = errno;
+    rlimit cur{};
+    getrlimit(rl.resource, &cur);
+    if (err != EPERM || want.rlim_max <= cur.rlim_max) Fail(fd, "setrlimit ", rl.name.c_str(), err);
+    // Raising a hard limit needs CAP_SYS_RESOURCE: clamp to what this node allows and warn.
+    rlimit clamped{want.rlim_cur < cur.rlim_max ? want.rlim_cur : cur.rlim_max, cur.rlim_max};
+    if (setrlimit(rl.resource, &clamped) != 0) Fail(fd, "setrlimit ", rl.name.c_str(), errno);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s clamped to soft=%llu hard=%llu (node does not allow raising the hard limit)",
+             rl.name.c_str(), (unsigned long long)clamped.rlim_cur, (unsigned long long)clamped.rlim_max);
+    SendRecord(fd, 'W', msg);
+  }
+}
+
+void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
+  if (!s.oom_score_adj) return;
+  int f = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  char v[16];
+  int n = snprintf(v, sizeof v, "%d", *s.oom_score_adj);
+  if (f >= 0 && write(f, v, n) == n) {
+    close(f);
+    return;
+  }
+  int err = errno;
+  if (f >= 0) close(f);
+  char msg[160];
+  snprintf(msg, sizeof msg, "oomScoreAdj %d not applied (%s); keeping the inherited value",
+           *s.oom_score_adj, strerror(err));
+  SendRecord(fd, 'W', msg);
+}
+
+[[noreturn]] void ChildMain(const SpawnRequest& req, int status_w, int release_r, int devnull,
+                            int parent_ends[2], pid_t parent, char* const* argv, char* const* envp) {
+  const ProcessSpec& s = *req.spec;
+  // The parent's ends of our pipes: holding them would keep them from ever reaching EOF.
+  close(parent_ends[0]);
+  close(parent_ends[1]);
+  if (req.hold) {
+    // A held child dies with the shim (nothing else could ever release it).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+  }
+  sigset_t all;
+  sigfillset(&all);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  }
+  sigprocmask(SIG_UNBLOCK, &all, nullptr);
+  if (setsid() < 0) Fail(status_w, "setsid", "", errno);
+  if (req.stdio.terminal && ioctl(req.stdio.in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
+  if (req.cgroup_procs_fd >= 0 && write(req.cgroup_procs_fd, "0", 1) != 1) {
+    Fail(status_w, "join cgroup", "", errno);
+  }
+  if (req.join_mnt_ns >= 0 && setns(req.join_mnt_ns, CLONE_NEWNS) != 0) {
+    Fail(status_w, "join mount namespace", "", errno);
+  }
+  if (req.new_mount_ns) {
+    if (unshare(CLONE_NEWNS) != 0) Fail(status_w, "unshare mount namespace", "", errno);
+    if (req.mounts) {
+      const char* what = "";
+      const char* path = "";
+      int err = AttachMounts(*req.mounts, &what, &path);
+      if (err != 0) {
+        errno = err;
+        char w[256];
+        snprintf(w, sizeof w, "%s ", what);
+        Fail(status_w, w, path, err);
+      }
+      // Attached: the clones' fds would otherwise stay reachable as /proc/self/fd/N (a cwd).
+      for (const auto& m : *req.mounts) close(m.tree.get());
+    }
+  }
+  int fds[3] = {req.stdio.in, req.stdio.out, req.stdio.err};
+  for (int i = 0; i < 3; ++i) {
+    if (dup2(fds[i] >= 0 ? fds[i] : devnull, i) < 0) Fail(status_w, "dup2 stdio", "", errno);
+  }
+  if (chdir(s.cwd.c_str()) != 0) Fail(status_w, "chdir to cwd ", s.cwd.c_str(), errno);
+  // A cwd reached through an fd of another mount namespace (CVE-2024-21626) is unreachable
+  // from this root: getcwd fails with ENOENT.
+  char cwd_buf[PATH_MAX];
+  if (req.join_mnt_ns >= 0 && getcwd(cwd_buf, sizeof cwd_buf) == nullptr) {
+    Fail(status_w, "cwd outside the container's mount namespace ", s.cwd.c_str(), errno);
+  }
+  std::string exe;
+  if (!req.placeholder) {
+    // Safe here: the parent is single-threaded, so the heap is consistent after fork.
+    auto resolved = ResolveExecutable(s);
+    if (!resolved.ok()) {
+      SendRecord(status_w, 'E', resolved.status().message().c_str());
+      _exit(127);
+    }
+    exe = std::move(*resolved);
+  }
+  if (s.umask) umask(*s.umask);
+  ApplyRlimits(status_w, s);
+  ApplyOomScoreAdj(status_w, s);
+  if (setgroups(s.additional_gids.size(), s.additional_gids.data()) != 0) {
+    Fail(status_w, "setgroups", "", errno);
+  }
+  if (setgid(s.gid) != 0) Fail(status_w, "setgid", "", errno);
+  if (setuid(s.uid) != 0) Fail(status_w, "setuid", "", errno);
+  if (s.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    Fail(status_w, "set no_new_privs", "", errno);
+  }
+  SendRecord(status_w, 'R', "");
+  if (req.hold) {
+    char c;
+    ssize_t n;
+    do {
+      n = read(release_r, &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);  // the shim abandoned this process
+    prctl(PR_SET_PDEATHSIG, 0);  // started: the workload outlives a crashed shim, as with runc
+  }
+  if (req.hold_fd >= 0) {
+    char c;
+    ssize_t n;
+    do {
+      n = read(req.hold_fd, &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);
+  }
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (req.placeholder) {
+    char arg0[] = "reaper-sandbox";
+    char arg1[16];
+    snprintf(arg1, sizeof arg1, "%s", kPauseArg);
+    char* pargv[] = {arg0, arg1, nullptr};
+    char* penv[] = {nullptr};
+    execve(req.self_exe.c_str(), pargv, penv);
+    PauseForever();  // exec of ourselves failed: pausing here is equivalent
+  }
+  execve(exe.c_str(), argv, envp);
+  int err = errno;
+  char what[600];
+  snprintf(what, sizeof what, "exec: \"%s\"", s.args[0].c_str());
+  Fail(status_w, what, "", err);
+}
+
+bool IsExecutableFile(const std::string& path, int* err) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) {
+    *err = errno;
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    *err = EISDIR;
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+    *err = EACCES;
+    return false;
+  }
+  return true;
+}
+
+std::string JoinCwd(const std::string& cwd, const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  return cwd == "/" ? "/" + p : cwd + "/" + p;
+}
+
+}  // namespace
+
+bool Child::Release() {
+  if (!release_w) return false;
+  char c = 1;
+  ssize_t n = write(release_w.get(), &c, 1);
+  release_w.reset();
+  return n == 1;
+}
+
+Result<std::string> ResolveExecutable(const ProcessSpec& spec) {
+  const std::string& a0 = spec.args.at(0);
+  int err = 0;
+  if (a0.find('/') != std::string::npos) {
+    std::string path = JoinCwd(spec.cwd, a0);
+    if (IsExecutableFile(path, &err)) return path;
+    return Status(err == ENOENT ? Code::kNotFound : Code::kFailedPrecondition,
+                  "exec: \"" + a0 + "\": stat " + path + ": " + strerror(err));
+  }
+  std::string path_env = EnvLookup(spec.env, "PATH").value_or(kDefaultPath);
+  size_t i = 0;
+  while (i <= path_env.size()) {
+    size_t j = path_env.find(':', i);
+    if (j == std::string::npos) j = path_env.size();
+    std::string dir = path_env.substr(i, j - i);
+    if (dir.empty()) dir = ".";
+    std::string cand = JoinCwd(spec.cwd, dir + "/" + a0);
+    if (IsExecutableFile(cand, &err)) return cand;
+    i = j + 1;
+  }
+  return Status(Code::kNotFound, "exec: \"" + a0 + "\": executable file not found in $PATH");
+}
+
+Result<Child> Spawn(const SpawnRequest& req) {
+  const ProcessSpec& s = *req.spec;
+  // Everything the child needs is built before fork.
+  std::vector<char*> argv, envp;
+  for (const auto& a : s.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : s.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int sp[2], rp[2];
+  if (pipe2(sp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "status pipe");
+  UniqueFd status_r(sp[0]), status_w(sp[1]);
+  if (pipe2(rp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "release pipe");
+  UniqueFd release_r(rp[0]), release_w(rp[1]);
+  UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull) return Status::FromErrno(errno, "open /dev/null");
+
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid == 0) {
+    int parent_ends[2] = {status_r.get(), release_w.get()};
+    ChildMain(req, status_w.get(), release_r.get(), devnull.get(), parent_ends, parent, argv.data(), envp.data());
+  }
+
+  Child c;
+  c.pid = pid;
+  c.status_r = std::move(status_r);
+  if (req.hold) c.release_w = std::move(release_w);
+  fcntl(c.status_r.get(), F_SETFL, O_NONBLOCK);
+  return c;
+}
+
+void PauseForever() {
+  sigset_t none;
+  sigemptyset(&none);
+  for (;;) sigsuspend(&none);
+}
+
+std::optional<StatusDecoder::Record> StatusDecoder::Next() {
+  if (buf_.size() < 3) return std::nullopt;
+  size_t len = static_cast<unsigned char>(buf_[1]) | (static_cast<size_t>(static_cast<unsigned char>(buf_[2])) << 8);
+  if (buf_.size() < 3 + len) return std::nullopt;
+  Record r{buf_[0], buf_.substr(3, len)};
+  buf_.erase(0, 3 + len);
+  return r;
+}
+
+}  // namespace reaper

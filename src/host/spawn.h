@@ -1,0 +1,84 @@
+// The one spawn routine for every process Reaper starts: init or exec, held or not, sandbox
+// placeholder or workload (design.md §2 "Process model").
+//
+// The child, in order: default signal state, new session, joins the container's cgroup,
+// stdio, chdir, umask, rlimits, oom_score_adj, setgroups (always) / setgid / setuid,
+// no_new_privs, reports "ready", waits for Release() if held, marks every fd above 2
+// close-on-exec, execve with exactly the spec's env. Failures and warnings travel to the
+// parent over a CLOEXEC status pipe (see StatusDecoder), so a failed execve is an error the
+// caller can report, never a silent exit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/mount_plan.h"
+#include "host/oci_spec.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
+
+namespace reaper {
+
+struct StdioFds {
+  int in = -1;  // not owned; -1 means /dev/null
+  int out = -1;
+  int err = -1;
+  bool terminal = false;  // `in` is a PTY slave: make it the controlling terminal
+};
+
+struct SpawnRequest {
+  const ProcessSpec* spec = nullptr;
+  StdioFds stdio;
+  int cgroup_procs_fd = -1;  // not owned; the child writes "0" to join the cgroup
+  int join_mnt_ns = -1;      // not owned; setns(CLONE_NEWNS) into it (group or container)
+  bool new_mount_ns = false; // then unshare a mount namespace of its own and attach `mounts`
+  const std::vector<PreparedMount>* mounts = nullptr;
+  bool hold = false;         // wait for Child::Release() before execve
+  int hold_fd = -1;          // or: wait for one byte on this fd (not owned; reaper-runtime's
+                             // exec.fifo opened O_RDWR before any namespace is joined)
+  bool placeholder = false;  // sandbox: exec `self_exe` as a do-nothing pause process
+  std::string self_exe = "/proc/self/exe";
+};
+
+struct Child {
+  pid_t pid = 0;
+  UniqueFd release_w;  // held children: one byte releases them, EOF makes them exit
+  UniqueFd status_r;   // status records; EOF after a successful execve (or child death)
+  // Lets a held child go on to execve. Returns false if the child is already gone.
+  bool Release();
+};
+
+// Forks the child. Returns once it is forked; readiness arrives on status_r.
+Result<Child> Spawn(const SpawnRequest& req);
+
+// Finds args[0] the way execvp would, but with PATH from the spec's env (default
+// /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin), relative to spec.cwd.
+// Errors read like runc's: `exec: "foo": executable file not found in $PATH`.
+// Spawn calls it in the child, inside the container's mount namespace, so binaries a pod
+// installed into its overlay are found.
+Result<std::string> ResolveExecutable(const ProcessSpec& spec);
+
+// The argv[1] that makes the shim binary behave as the sandbox placeholder.
+inline constexpr const char* kPauseArg = "reaper-pause";
+// Body of the placeholder process: sleeps until a signal ends it. Never returns.
+[[noreturn]] void PauseForever();
+
+// Decodes the child's status records: 'R' ready, 'W' warning, 'E' error (each: kind byte,
+// 16-bit little-endian length, text). Pure.
+class StatusDecoder {
+ public:
+  struct Record {
+    char kind;
+    std::string text;
+  };
+  void Feed(const char* data, size_t n) { buf_.append(data, n); }
+  std::optional<Record> Next();
+
+ private:
+  std::string buf_;
+};
+
+}  // namespace reaper

@@ -1,0 +1,71 @@
+// The shim's model of containers and their processes (docs/protocol.md §3.2). Plain data:
+// the lifecycle (shim/lifecycle.h) changes it, the task service (shim/task_service.h) reads
+// it to build replies. Nothing here knows the wire. Loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/reactor.h"
+#include "base/unique_fd.h"
+#include "host/cgroup.h"
+#include "host/oci_spec.h"
+#include "host/spawn.h"
+#include "shim/process_io.h"
+
+namespace reaper {
+
+struct Timestamp {
+  int64_t sec = 0;
+  int32_t nsec = 0;
+  static Timestamp Now();
+};
+
+enum class ProcState {
+  kCreating,  // forked, setting up; "created" is reported when the child says it is ready
+  kCreated,   // held before execve (init) or registered (exec, pid 0)
+  kStarting,  // released; "started" is reported once execve succeeded or failed
+  kRunning,
+  kStopped,
+};
+
+struct Process {
+  std::string container_id;
+  std::string exec_id;  // empty for init
+  pid_t pid = 0;
+  ProcState state = ProcState::kCreated;
+  IoPaths paths;
+  ProcessSpec spec;
+  std::unique_ptr<ProcessIo> io;
+  UniqueFd release_w;  // held init: one byte releases it (Child::Release)
+  UniqueFd status_r;   // the child's status records, watched on the reactor until EOF
+  StatusDecoder status;
+  std::string spawn_error;  // from the child's 'E' record
+  uint32_t exit_status = 0;
+  Timestamp exited_at;
+  Reactor::TimerId io_grace_timer = 0;
+
+  bool is_init() const { return exec_id.empty(); }
+  // The id TaskExit carries: the exec id, or the container id for init.
+  const std::string& event_id() const { return is_init() ? container_id : exec_id; }
+};
+
+struct Container {
+  std::string id;
+  std::string bundle;
+  bool sandbox = false;
+  bool paused = false;
+  bool deleting = false;
+  std::string group;     // overlay group key, empty without host protection
+  UniqueFd mnt_ns;       // the container's own mount namespace; execs join it
+  unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
+  Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
+  std::unique_ptr<Process> init;
+  std::map<std::string, std::unique_ptr<Process>> execs;
+};
+
+}  // namespace reaper

@@ -1,0 +1,483 @@
+#include "shim/lifecycle.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "base/log.h"
+#include "base/proc.h"
+#include "host/overlay_group.h"
+#include "shim/state_record.h"
+
+namespace reaper {
+
+Timestamp Timestamp::Now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timestamp{ts.tv_sec, static_cast<int32_t>(ts.tv_nsec)};
+}
+
+Lifecycle::Lifecycle(Reactor& reactor, LifecycleObserver& observer, LifecycleOptions opts)
+    : reactor_(reactor), observer_(observer), opts_(std::move(opts)) {}
+
+Lifecycle::~Lifecycle() = default;
+
+Container* Lifecycle::Find(const std::string& id) {
+  auto it = containers_.find(id);
+  return it == containers_.end() ? nullptr : it->second.get();
+}
+
+Result<Process*> Lifecycle::FindProcess(const std::string& id, const std::string& exec_id) {
+  Container* c = Find(id);
+  if (!c) return Status(Code::kNotFound, "container " + id + ": not found");
+  if (exec_id.empty()) return c->init.get();
+  auto it = c->execs.find(exec_id);
+  if (it == c->execs.end()) return Status(Code::kNotFound, "exec " + exec_id + " in container " + id + ": not found");
+  return it->second.get();
+}
+
+Status Lifecycle::CheckPolicy(const Spec& spec) const {
+  if (!config_.ok()) return Status::Ok();  // reported by Create itself
+  const NodeConfig& cfg = *config_;
+  auto it = spec.annotations.find(std::string(kAnnotationSandboxNamespace));
+  if (!cfg.allowed_namespaces.empty() && it != spec.annotations.end()) {
+    bool ok = std::find(cfg.allowed_namespaces.begin(), cfg.allowed_namespaces.end(), it->second) !=
+              cfg.allowed_namespaces.end();
+    if (!ok) {
+      return Status(Code::kPermissionDenied, "node policy: Kubernetes namespace \"" + it->second +
+                                                 "\" may not run Reaper pods (allowed_namespaces)");
+    }
+  }
+  // Only a sandbox (or a non-CRI spec) says whether the pod asked for the host network: CRI
+  // gives every container of a pod a "network" entry that joins the sandbox's namespace,
+  // which for a hostNetwork pod is the host's own.
+  bool cri_container = spec.annotations.count(std::string(kAnnotationContainerType)) != 0 && !IsSandbox(spec);
+  bool own_netns = !cri_container &&
+                   std::find(spec.namespaces.begin(), spec.namespaces.end(), "network") != spec.namespaces.end();
+  if (own_netns && cfg.reject_non_host_network) {
+    return Status(Code::kPermissionDenied,
+                  "node policy: Reaper pods run on the host network; set hostNetwork: true (non_host_network = reject)");
+  }
+  if (own_netns) {
+    auto sb = spec.annotations.find(std::string(kAnnotationSandboxId));
+    log::Warn("pod did not ask for hostNetwork but runs on the host network",
+              {{"sandbox", sb == spec.annotations.end() ? "" : sb->second}});
+  }
+  return Status::Ok();
+}
+
+Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec spec, const IoPaths& paths) {
+  auto c = std::make_unique<Container>();
+  c->id = id;
+  c->bundle = bundle;
+  c->sandbox = IsSandbox(spec);
+  auto p = std::make_unique<Process>();
+  p->container_id = id;
+  p->paths = paths;
+  if (c->sandbox) {
+    p->spec.args = {"reaper-sandbox"};
+  } else {
+    p->spec = std::move(spec.process);
+  }
+  // Host protection: the overlay group and this container's volume mounts.
+  std::vector<PreparedMount> mounts;
+  UniqueFd group_ns;
+  if (!c->sandbox && config_.ok() && config_->overlay != OverlayMode::kOff) {
+    auto prepared = PrepareProtection(*c, spec, &group_ns);
+    if (!prepared.ok()) return prepared.status();
+    mounts = std::move(*prepared);
+  } else if (!c->sandbox && !config_.ok()) {
+    return config_.status().Wrap("node configuration");
+  }
+  if (opts_.cgroup_parent) {
+    std::string path = *opts_.cgroup_parent + "/" + opts_.ns + "/" + id;
+    auto cg = Cgroup::Create(path);
+    if (cg.ok()) {
+      c->cgroup = std::move(*cg);
+      if (c->cgroup.Populated()) {  // leftovers of an earlier container with this id
+        log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
+        (void)c->cgroup.Signal(SIGKILL);
+      }
+    } else {
+      log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
+    }
+  }
+  if (!c->sandbox) {
+    auto io = ProcessIo::Open(reactor_, p->paths);
+    if (!io.ok()) {
+      if (c->cgroup.valid()) (void)c->cgroup.Remove();
+      return io.status();
+    }
+    p->io = std::move(*io);
+  }
+  c->init = std::move(p);
+  Container& ref = *c;
+  containers_[id] = std::move(c);
+  Process& init = *ref.init;
+  if (Status st = SpawnProcess(ref, init, /*hold=*/true, group_ns.get(), &mounts); !st.ok()) {
+    DropContainer(id);
+    return st;
+  }
+  if (!ref.group.empty()) {
+    if (Status st = AddGroupUser(*config_, ref.group, opts_.ns + "." + id); !st.ok()) {
+      log::Warn("cannot register the container in its overlay group", {{"error", st.message()}});
+    }
+  }
+  init.state = ProcState::kCreating;  // OnCreated once the child reports ready
+  ref.start_time = ProcessStartTime(init.pid);
+  WriteRecord(ref);
+  return Status::Ok();
+}
+
+Status Lifecycle::Start(Container& c, Process& p) {
+  if (p.is_init()) {
+    Child ch;
+    ch.release_w = std::move(p.release_w);
+    if (!ch.Release()) log::Warn("held child vanished before start", {{"id", c.id}});
+  } else if (Status st = SpawnProcess(c, p, /*hold=*/false, c.mnt_ns.get(), nullptr); !st.ok()) {
+    return st;
+  }
+  p.state = ProcState::kStarting;  // OnStarted / OnStartFailed once execve succeeded or failed
+  return Status::Ok();
+}
+
+Status Lifecycle::AddExec(Container& c, const std::string& exec_id, ProcessSpec spec, const IoPaths& paths) {
+  auto p = std::make_unique<Process>();
+  p->container_id = c.id;
+  p->exec_id = exec_id;
+  p->spec = std::move(spec);
+  p->spec.terminal = paths.terminal;
+  p->paths = paths;
+  auto io = ProcessIo::Open(reactor_, p->paths);
+  if (!io.ok()) return io.status();
+  p->io = std::move(*io);
+  c.execs[exec_id] = std::move(p);
+  return Status::Ok();
+}
+
+ExitInfo Lifecycle::DeleteExec(Container& c, Process& p) {
+  if (p.state == ProcState::kCreated) MarkExited(p, 0);  // never started: releases waiters
+  ExitInfo info{p.pid, p.exit_status, p.exited_at};
+  std::string exec_id = p.exec_id;
+  ForgetProcess(p);
+  c.execs.erase(exec_id);
+  return info;
+}
+
+void Lifecycle::Delete(Container& c, std::function<void(const ExitInfo&)> done) {
+  c.deleting = true;
+  Process& p = *c.init;
+  if (p.state == ProcState::kCreated) {
+    // Deleting a created container kills the held child.
+    if (p.pid > 0) kill(p.pid, SIGKILL);
+    MarkExited(p, 128 + SIGKILL);
+  }
+  SignalAll(c, SIGKILL);
+  for (auto& [_, e] : c.execs) {
+    if (e->state != ProcState::kStopped) MarkExited(*e, e->pid > 0 ? 128 + SIGKILL : 0);
+  }
+  std::string id = c.id;
+  if (!p.io || p.io->drained()) return FinishDelete(id, done);
+  // Let the last output reach the client, bounded by the grace period.
+  auto timer = std::make_shared<Reactor::TimerId>(0);
+  *timer = reactor_.AddTimer(opts_.io_grace, [this, id] {
+    Container* cc = Find(id);
+    if (cc && cc->init->io) cc->init->io->Finish();
+  });
+  p.io->OnDrained([this, id, done, timer] {
+    reactor_.CancelTimer(*timer);
+    reactor_.Defer([this, id, done] { FinishDelete(id, done); });
+  });
+}
+
+Status Lifecycle::Kill(Container& c, Process& p, int sig, bool all) {
+  if (!p.is_init()) {
+    if (p.pid == 0) return Status(Code::kFailedPrecondition, "process not created");
+    if (p.state == ProcState::kStopped) return Status(Code::kNotFound, "process already finished: not found");
+    if (kill(p.pid, sig) != 0 && errno != ESRCH) return Status::FromErrno(errno, "kill");
+    return Status::Ok();
+  }
+  if (all) {
+    SignalAll(c, sig);
+    return Status::Ok();
+  }
+  if (p.state == ProcState::kStopped) return Status(Code::kNotFound, "process already finished: not found");
+  if (kill(p.pid, sig) != 0 && errno != ESRCH) return Status::FromErrno(errno, "kill");
+  if (c.paused && (sig == SIGKILL || sig == SIGTERM)) kill(p.pid, SIGCONT);
+  return Status::Ok();
+}
+
+void Lifecycle::SetPaused(Container& c, bool pause) {
+  SignalAll(c, pause ? SIGSTOP : SIGCONT);
+  c.paused = pause;
+}
+
+Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
+                               const std::vector<PreparedMount>* mounts) {
+  SpawnRequest req;
+  req.spec = &p.spec;
+  req.join_mnt_ns = mnt_ns;
+  req.new_mount_ns = mounts != nullptr && mnt_ns >= 0;
+  req.mounts = mounts;
+  if (p.io) req.stdio = p.io->child_fds();
+  req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
+  req.hold = hold;
+  req.placeholder = c.sandbox && p.is_init();
+  req.self_exe = opts_.self_exe;
+  auto ch = Spawn(req);
+  if (!ch.ok()) return ch.status();
+  p.pid = ch->pid;
+  p.release_w = std::move(ch->release_w);
+  p.status_r = std::move(ch->status_r);
+  by_pid_[p.pid] = &p;
+  if (p.io) {
+    if (Status st = p.io->Started(); !st.ok()) log::Warn("output copy setup failed", {{"error", st.message()}});
+  }
+  WatchStatus(p);
+  return Status::Ok();
+}
+
+void Lifecycle::WatchStatus(Process& p) {
+  Process* pp = &p;
+  Status st = reactor_.Add(p.status_r.get(), EPOLLIN, [this, pp](uint32_t) { OnStatusReadable(*pp); });
+  if (!st.ok()) log::Error("cannot watch child status pipe", {{"error", st.message()}});
+}
+
+void Lifecycle::OnStatusReadable(Process& p) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(p.status_r.get(), buf, sizeof buf);
+    if (n > 0) {
+      p.status.Feed(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return ConsumeStatus(p, false);
+    return ConsumeStatus(p, true);  // EOF: execve happened, or the child died
+  }
+}
+
+void Lifecycle::ConsumeStatus(Process& p, bool eof) {
+  while (auto rec = p.status.Next()) {
+    if (rec->kind == 'W') {
+      log::Warn(rec->text, {{"id", p.container_id}, {"exec_id", p.exec_id}});
+    } else if (rec->kind == 'E') {
+      p.spawn_error = rec->text;
+    } else if (rec->kind == 'R' && p.state == ProcState::kCreating) {
+      p.state = ProcState::kCreated;
+      Container* c = Find(p.container_id);
+      if (!c->group.empty()) {
+        // The container's own mount namespace outlives init for as long as we hold it;
+        // execs join it.
+        c->mnt_ns.reset(open(("/proc/" + std::to_string(p.pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!c->mnt_ns) log::Warn("cannot keep the container's mount namespace", {{"id", c->id}});
+      }
+      observer_.OnCreated(*c);
+    }
+  }
+  if (!eof) return;
+  reactor_.Remove(p.status_r.get());
+  p.status_r.reset();
+  if (p.state == ProcState::kCreating) {
+    // Died during setup: fail Create and forget the container (containerd then Deletes it
+    // and expects NotFound).
+    std::string id = p.container_id;
+    std::string msg = p.spawn_error.empty() ? "process exited during setup" : p.spawn_error;
+    observer_.OnCreateFailed(id, Status(Code::kUnknown, msg));
+    DropContainer(id);  // `p` stays valid until the loop comes round again
+    return;
+  }
+  if (p.state != ProcState::kStarting) return;
+  if (!p.spawn_error.empty()) {
+    observer_.OnStartFailed(p, Status(Code::kUnknown, p.spawn_error));
+    return;  // the child exits 127; its exit is reported like any other
+  }
+  p.state = ProcState::kRunning;
+  observer_.OnStarted(p);
+}
+
+void Lifecycle::OnChildExit(pid_t pid, int wait_status) {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) return;  // an adopted orphan, or a process already forgotten
+  Process& p = *it->second;
+  // The status pipe is complete once the child is dead: settle Create/Start first so the
+  // Start event always precedes the exit event.
+  if (p.status_r) {
+    OnStatusReadable(p);
+    it = by_pid_.find(pid);
+    if (it == by_pid_.end() || it->second != &p) return;  // a failed Create dropped it
+  }
+  uint32_t code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+                                         : 128 + static_cast<uint32_t>(WTERMSIG(wait_status));
+  if (p.state == ProcState::kStopped) {
+    by_pid_.erase(pid);
+    return;
+  }
+  if (p.io) p.io->FlushOutputs();
+  MarkExited(p, code);
+  Container* c = Find(p.container_id);
+  if (!c) return;
+  if (p.is_init()) {
+    // No PID namespace will tear the rest down: do it here, as runc does for shared pid ns.
+    SignalAll(*c, SIGKILL);
+  }
+  StartIoGrace(p);
+}
+
+void Lifecycle::MarkExited(Process& p, uint32_t exit_status) {
+  p.state = ProcState::kStopped;
+  p.exit_status = exit_status;
+  p.exited_at = Timestamp::Now();
+  if (p.pid > 0) by_pid_.erase(p.pid);
+  // Recorded before anyone hears of the exit: a shim killed right after a Wait reply still
+  // lets `delete` report the real exit status.
+  if (p.is_init()) {
+    if (Container* c = Find(p.container_id)) WriteRecord(*c);
+  }
+  observer_.OnExited(p);
+}
+
+void Lifecycle::StartIoGrace(Process& p) {
+  if (!p.io || p.io->drained() || p.io_grace_timer) return;
+  // A background child may keep the output pipe open forever; after the grace period the
+  // client gets EOF anyway (CRI's ExecSync waits for it with no timeout).
+  std::string id = p.container_id, exec_id = p.exec_id;
+  p.io_grace_timer = reactor_.AddTimer(opts_.io_grace, [this, id, exec_id] {
+    auto pr = FindProcess(id, exec_id);
+    if (!pr.ok()) return;
+    (*pr)->io_grace_timer = 0;
+    if ((*pr)->io) (*pr)->io->Finish();
+  });
+}
+
+std::vector<pid_t> Lifecycle::Pids(const Container& c) const {
+  if (c.cgroup.valid()) return c.cgroup.Pids();
+  std::vector<pid_t> out;
+  auto add_session = [&out](pid_t sid) {
+    for (pid_t p : PidsInSession(sid)) out.push_back(p);
+  };
+  if (c.init->pid > 0) add_session(c.init->pid);
+  for (const auto& [_, e] : c.execs) {
+    if (e->pid > 0) add_session(e->pid);
+  }
+  return out;
+}
+
+void Lifecycle::SignalAll(Container& c, int sig) {
+  if (c.cgroup.valid()) {
+    if (Status st = c.cgroup.Signal(sig); !st.ok()) log::Warn("signal cgroup", {{"error", st.message()}});
+  } else {
+    for (pid_t p : Pids(c)) kill(p, sig);
+  }
+  if (c.paused && (sig == SIGKILL || sig == SIGTERM)) {
+    if (c.cgroup.valid()) (void)c.cgroup.Signal(SIGCONT);
+    c.paused = sig == SIGTERM ? false : c.paused;
+  }
+}
+
+void Lifecycle::ForgetProcess(Process& p) {
+  if (p.status_r) {
+    reactor_.Remove(p.status_r.get());
+    p.status_r.reset();
+  }
+  if (p.io_grace_timer) reactor_.CancelTimer(std::exchange(p.io_grace_timer, 0));
+  if (p.pid > 0) {
+    auto it = by_pid_.find(p.pid);
+    if (it != by_pid_.end() && it->second == &p) by_pid_.erase(it);
+  }
+  observer_.OnForgotten(p);
+  if (p.io) p.io->Finish();
+  p.io.reset();
+}
+
+void Lifecycle::FinishDelete(const std::string& id, const std::function<void(const ExitInfo&)>& done) {
+  Container* c = Find(id);
+  if (!c) return;
+  const Process& p = *c->init;
+  ExitInfo info{p.pid, p.exit_status, p.exited_at};
+  unlink((c->bundle + "/" + kStateRecordName).c_str());
+  DropContainer(id);
+  done(info);
+}
+
+void Lifecycle::DropContainer(const std::string& id) {
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return;
+  Container& c = *it->second;
+  if (c.init->state != ProcState::kStopped && c.init->pid > 0) kill(c.init->pid, SIGKILL);
+  SignalAll(c, SIGKILL);
+  for (auto& [_, e] : c.execs) ForgetProcess(*e);
+  ForgetProcess(*c.init);
+  if (c.cgroup.valid()) {
+    if (!c.cgroup.Remove().ok()) cgroups_to_remove_.push_back(std::move(c.cgroup));  // still emptying
+  }
+  if (!c.group.empty() && config_.ok()) RemoveGroupUser(*config_, c.group, opts_.ns + "." + c.id);
+  // Callers may still hold references into the container: destroy it on the next turn.
+  reactor_.Defer([dead = std::shared_ptr<Container>(std::move(it->second))] {});
+  containers_.erase(it);
+}
+
+void Lifecycle::AfterReap() {
+  for (size_t i = 0; i < cgroups_to_remove_.size();) {
+    if (cgroups_to_remove_[i].Remove().ok()) {
+      cgroups_to_remove_.erase(cgroups_to_remove_.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Lifecycle::KillEverything() {
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : containers_) ids.push_back(id);
+  for (const auto& id : ids) DropContainer(id);
+  AfterReap();
+}
+
+Result<std::vector<PreparedMount>> Lifecycle::PrepareProtection(Container& c, const Spec& spec,
+                                                                 UniqueFd* group_ns) {
+  const NodeConfig& cfg = *config_;
+  auto group = ResolveGroup(cfg, spec.annotations, opts_.ns);
+  if (!group.ok()) return group.status();
+  DnsMode dns = cfg.dns;
+  if (auto it = spec.annotations.find(std::string(kAnnotationDnsMode)); it != spec.annotations.end()) {
+    if (it->second == "host") dns = DnsMode::kHost;
+    else if (it->second == "kubernetes" || it->second == "k8s") dns = DnsMode::kKubernetes;
+    else return Status(Code::kInvalidArgument, "annotation reaper.runtime/dns-mode must be host or kubernetes: " + it->second);
+  }
+  auto plan = PlanBinds(spec.mounts, dns);
+  if (!plan.ok()) return plan.status();
+  auto mounts = PrepareMounts(*plan);
+  if (!mounts.ok()) return mounts.status();
+  auto ns = EnsureGroup(cfg, *group);
+  if (!ns.ok()) return ns.status();
+  c.group = group->key;  // registered as a user once the container exists (Create)
+  *group_ns = std::move(*ns);
+  return mounts;
+}
+
+void Lifecycle::WriteRecord(const Container& c) {
+  StateRecord rec;
+  rec.id = c.id;
+  rec.pid = c.init->pid;
+  rec.start_time = c.start_time;
+  rec.cgroup = c.cgroup.valid() ? c.cgroup.path() : "";
+  rec.group = c.group;
+  rec.ns = opts_.ns;
+  if (c.init->state == ProcState::kStopped) {
+    rec.exited = true;
+    rec.exit_status = c.init->exit_status;
+    rec.exited_sec = c.init->exited_at.sec;
+    rec.exited_nsec = c.init->exited_at.nsec;
+  }
+  if (Status st = WriteStateRecord(c.bundle, rec); !st.ok()) {
+    log::Warn("cannot write state record", {{"error", st.message()}});
+  }
+}
+
+}  // namespace reaper
