@@ -12,5 +12,7 @@ std::string CleanPath(std::string_view p);
 bool IsCleanAbsolute(std::string_view p);
 // True if `path` is `dir` or lies below it (both clean and absolute).
 bool PathUnder(std::string_view path, std::string_view dir);
+// True if `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool IsUtf8(std::string_view s);
 
 }  // namespace reaper

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <string>
 
 #include "base/files.h"
@@ -34,6 +35,43 @@ std::vector<pid_t> PidsInSession(pid_t sid) {
   }
   closedir(d);
   return out;
+}
+
+std::vector<pid_t> Descendants(pid_t root, bool* supported) {
+  std::vector<pid_t> out, todo{root};
+  bool ok = true;
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    std::string task_dir = "/proc/" + std::to_string(p) + "/task";
+    DIR* d = opendir(task_dir.c_str());
+    if (!d) continue;  // exited meanwhile
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      auto kids = ReadFile(task_dir + "/" + e->d_name + "/children", 1 << 20);
+      if (!kids.ok()) {
+        if (kids.status().code() == Code::kNotFound && p == root) ok = false;
+        continue;
+      }
+      for (auto f : SplitFields(*kids)) {
+        long long v;
+        if (ParseInt(f, &v) && v > 0 && std::find(out.begin(), out.end(), v) == out.end()) {
+          out.push_back(static_cast<pid_t>(v));
+          todo.push_back(static_cast<pid_t>(v));
+        }
+      }
+    }
+    closedir(d);
+  }
+  if (supported) *supported = ok;
+  return out;
+}
+
+pid_t SessionOf(pid_t pid) {
+  auto f = StatFields(pid);
+  long long s;
+  if (f.size() < 4 || f[0] == "Z" || f[0] == "X" || !ParseInt(f[3], &s)) return -1;
+  return static_cast<pid_t>(s);
 }
 
 bool ProcessAlive(pid_t pid, unsigned long long start_time) {

@@ -12,8 +12,13 @@ namespace reaper {
 unsigned long long ProcessStartTime(pid_t pid);
 // True if `pid` runs (not a zombie) and, when start_time != 0, is the same process.
 bool ProcessAlive(pid_t pid, unsigned long long start_time);
-// The processes whose session id is `sid` (a scan of /proc; the fallback when a container
-// has no cgroup).
+// The processes whose session id is `sid` (a scan of all of /proc: command-line tools only).
 std::vector<pid_t> PidsInSession(pid_t sid);
+// The live processes below `root` in the process tree (children, their children, ...), from
+// /proc/<pid>/task/<tid>/children: work bounded by the size of that tree. Nothing if the
+// kernel lacks those files (CONFIG_PROC_CHILDREN); `*supported` tells.
+std::vector<pid_t> Descendants(pid_t root, bool* supported = nullptr);
+// Session id of `pid`, or -1 if it is gone or a zombie.
+pid_t SessionOf(pid_t pid);
 
 }  // namespace reaper

@@ -66,8 +66,10 @@ Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& pl
   return out;
 }
 
-int AttachMounts(const std::vector<PreparedMount>& mounts, const char** what, const char** path) {
-  for (const auto& m : mounts) {
+int AttachMounts(const std::vector<PreparedMount>& mounts, const int* tree_fds, const char** what,
+                 const char** path) {
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const PreparedMount& m = mounts[i];
     *path = m.destination.c_str();
     const std::string& d = m.destination;
     struct stat st{};
@@ -86,7 +88,7 @@ int AttachMounts(const std::vector<PreparedMount>& mounts, const char** what, co
         close(fd);
       }
     }
-    if (move_mount(m.tree.get(), "", AT_FDCWD, d.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    if (move_mount(tree_fds[i], "", AT_FDCWD, d.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
       *what = "attach volume";
       return errno;
     }

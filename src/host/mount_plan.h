@@ -37,8 +37,10 @@ struct PreparedMount {
 Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& plan);
 
 // Child side, inside the container's mount namespace: creates missing mount points, then
-// move_mount. Async-signal-safe enough for a forked child of a single-threaded parent.
+// move_mount of each tree. `tree_fds[i]` is the fd of mounts[i].tree in the calling process
+// (a spawned child renumbers its fds). Fine in a forked child of a single-threaded parent.
 // On failure returns the errno and sets *what to a static description.
-int AttachMounts(const std::vector<PreparedMount>& mounts, const char** what, const char** path);
+int AttachMounts(const std::vector<PreparedMount>& mounts, const int* tree_fds, const char** what,
+                 const char** path);
 
 }  // namespace reaper

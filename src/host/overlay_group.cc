@@ -6,6 +6,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -19,8 +20,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "base/files.h"
+#include "base/remove_tree.h"
 #include "host/oci_spec.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -173,8 +176,10 @@ bool MatchRoot(const std::string& lower, const std::string& upper) {
   _exit(n == 1 ? 0 : 1);
 }
 
-Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std::string& ns_path, int lock_fd) {
-  std::string gdir = GroupDir(cfg, key);
+// Forks the helper that builds the group's namespace (BuildNamespace). Its fds: the report
+// pipe's write end and the go pipe's read end, nothing else of the caller's.
+Result<OwnedChild> ForkHelper(const NodeConfig& cfg, const std::string& gdir, OwnedChild::Reap reap,
+                              UniqueFd* report_r, UniqueFd* go_w) {
   // The mask sources, on the host, before the helper pivots into the overlay.
   REAPER_RETURN_IF_ERROR(MkdirAll(cfg.state_root + "/mask/emptydir", 0555));
   chmod((cfg.state_root + "/mask/emptydir").c_str(), 0555);
@@ -182,49 +187,27 @@ Status CreateNamespace(const NodeConfig& cfg, const std::string& key, const std:
   if (!ef) return Status::FromErrno(errno, "create mask file");
   int rp[2], gp[2];
   if (pipe2(rp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
-  UniqueFd report_r(rp[0]), report_w(rp[1]);
+  UniqueFd rr(rp[0]), report_w(rp[1]);
   if (pipe2(gp, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
-  UniqueFd go_r(gp[0]), go_w(gp[1]);
+  UniqueFd go_r(gp[0]), gw(gp[1]);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
   if (pid == 0) {
-    report_r.reset();  // the parent's ends: holding them would block EOF forever
-    go_w.reset();
-    if (lock_fd >= 0) close(lock_fd);  // the group lock stays with the creator only
+    int w = report_w.get(), g = go_r.get();
+    // The parent's ends, the group lock and everything else the parent holds are closed.
+    if (!KeepOnlyFds({&w, &g})) _exit(1);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, nullptr);
-    BuildNamespace(cfg, gdir, report_w.get(), go_r.get());
+    BuildNamespace(cfg, gdir, w, g);
   }
-  report_w.reset();
-  go_r.reset();
-  std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(report_r.get(), buf, sizeof buf)) > 0) {
-    msg.append(buf, static_cast<size_t>(n));
-    if (msg == "R") break;
-  }
-  Status st;
-  if (msg == "R") {
-    UniqueFd f(open(ns_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    std::string src = "/proc/" + std::to_string(pid) + "/ns/mnt";
-    if (!f || mount(src.c_str(), ns_path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      st = Status::FromErrno(errno, "bind " + src + " to " + ns_path);
-    }
-    ssize_t w = write(go_w.get(), "g", 1);
-    (void)w;
-  } else {
-    st = Status(Code::kInternal, "create overlay group " + key + ": " + (msg.empty() ? "helper died" : msg));
-  }
-  go_w.reset();
-  int ws;
-  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  return st;
+  fcntl(rr.get(), F_SETFL, O_NONBLOCK);
+  *report_r = std::move(rr);
+  *go_w = std::move(gw);
+  return OwnedChild(pid, reap);
 }
 }  // namespace
 
@@ -251,21 +234,99 @@ Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string,
 std::string GroupDir(const NodeConfig& cfg, const std::string& key) { return cfg.state_root + "/groups/" + key; }
 std::string GroupNsPath(const NodeConfig& cfg, const std::string& key) { return cfg.state_root + "/ns/" + key; }
 
-Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
+GroupBuild::GroupBuild(std::string key, std::string ns_path, UniqueFd lock, OwnedChild helper,
+                       UniqueFd report_r, UniqueFd go_w)
+    : key_(std::move(key)),
+      ns_path_(std::move(ns_path)),
+      lock_(std::move(lock)),
+      helper_(std::move(helper)),
+      report_r_(std::move(report_r)),
+      go_w_(std::move(go_w)) {}
+
+GroupBuild::~GroupBuild() = default;  // kills an unfinished helper; closing lock_ unlocks
+
+Result<UniqueFd> GroupBuild::Finish() {
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(report_r_.get(), buf, sizeof buf);
+    if (n > 0) {
+      msg_.append(buf, static_cast<size_t>(n));
+      if (msg_ == "R") break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return Status(Code::kUnavailable, "overlay group " + key_ + " is being created");
+    break;  // EOF: the helper failed (its message is in msg_) or died
+  }
+  if (msg_ != "R") {
+    return Status(Code::kInternal, "create overlay group " + key_ + ": " + (msg_.empty() ? "helper died" : msg_));
+  }
+  Status st;
+  UniqueFd f(open(ns_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  std::string src = "/proc/" + std::to_string(helper_.pid()) + "/ns/mnt";
+  if (!f || mount(src.c_str(), ns_path_.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    st = Status::FromErrno(errno, "bind " + src + " to " + ns_path_);
+  }
+  ssize_t w = write(go_w_.get(), "g", 1);  // the helper exits; it is reaped like any child
+  (void)w;
+  go_w_.reset();
+  if (!st.ok()) return st;
+  UniqueFd ns(open(ns_path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns || !IsMountNsFile(ns.get())) return Status(Code::kInternal, "overlay group " + key_ + " has no namespace");
+  return ns;
+}
+
+Result<GroupAttempt> TryOpenGroup(const NodeConfig& cfg, const GroupRef& g, OwnedChild::Reap reap) {
   std::string gdir = GroupDir(cfg, g.key), ns_path = GroupNsPath(cfg, g.key);
+  GroupAttempt out;
+  // Fast path, no lock: a bound namespace file is only ever replaced under the lock.
+  UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (ns && IsMountNsFile(ns.get())) {
+    out.ns = std::move(ns);
+    return out;
+  }
   REAPER_RETURN_IF_ERROR(MkdirAll(gdir, 0700));
   REAPER_RETURN_IF_ERROR(EnsurePrivateNsDir(cfg.state_root + "/ns"));
   UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) return Status::FromErrno(errno, "open " + gdir + "/lock");
-  if (flock(lock.get(), LOCK_EX) != 0) return Status::FromErrno(errno, "lock " + gdir);
-  UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (ns && IsMountNsFile(ns.get())) return ns;
-  ns.reset();
-  log::Info("creating overlay group", {{"group", g.key}});
-  REAPER_RETURN_IF_ERROR(CreateNamespace(cfg, g.key, ns_path, lock.get()));
+  if (flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return out;  // busy: created or removed elsewhere right now
+    return Status::FromErrno(errno, "lock " + gdir);
+  }
   ns.reset(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns || !IsMountNsFile(ns.get())) return Status(Code::kInternal, "overlay group " + g.key + " has no namespace");
-  return ns;
+  if (ns && IsMountNsFile(ns.get())) {  // created meanwhile
+    out.ns = std::move(ns);
+    return out;
+  }
+  log::Info("creating overlay group", {{"group", g.key}});
+  UniqueFd report_r, go_w;
+  auto helper = ForkHelper(cfg, gdir, reap, &report_r, &go_w);
+  if (!helper.ok()) return helper.status();
+  out.build = std::make_unique<GroupBuild>(g.key, ns_path, std::move(lock), std::move(*helper),
+                                           std::move(report_r), std::move(go_w));
+  return out;
+}
+
+Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
+  for (;;) {
+    auto attempt = TryOpenGroup(cfg, g, OwnedChild::Reap::kOnDrop);
+    if (!attempt.ok()) return attempt.status();
+    if (attempt->ns) return std::move(attempt->ns);
+    if (attempt->build) {
+      for (;;) {
+        pollfd p{attempt->build->fd(), POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
+        auto ns = attempt->build->Finish();
+        if (ns.ok() || ns.status().code() != Code::kUnavailable) return ns;
+      }
+    }
+    // Busy: wait for whoever holds the lock (this caller may block), then look again.
+    UniqueFd lock(open((GroupDir(cfg, g.key) + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock) return Status::FromErrno(errno, "open lock of group " + g.key);
+    while (flock(lock.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) return Status::FromErrno(errno, "lock group " + g.key);
+    }
+  }
 }
 
 Status AddGroupUser(const NodeConfig& cfg, const std::string& key, const std::string& user) {
@@ -325,9 +386,14 @@ Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
     return Status::FromErrno(errno, "unmount " + ns_path);
   }
   unlink(ns_path.c_str());
-  std::string cmd = "rm -rf --one-file-system -- '" + gdir + "'";  // key validated above
-  if (system(cmd.c_str()) != 0) return Status(Code::kInternal, "could not remove " + gdir);
-  return Status::Ok();
+  // Under the lock only the rename: the (possibly long) removal of the upper layer runs
+  // after it is released, so creating the group again never waits for it.
+  std::string trash_dir = cfg.state_root + "/trash";
+  REAPER_RETURN_IF_ERROR(MkdirAll(trash_dir, 0700));
+  std::string trash = trash_dir + "/" + key + "." + std::to_string(getpid()) + "." + std::to_string(time(nullptr));
+  if (rename(gdir.c_str(), trash.c_str()) != 0) return Status::FromErrno(errno, "move " + gdir + " aside");
+  lock.reset();
+  return RemoveTree(trash).Wrap("remove group " + key);
 }
 
 }  // namespace reaper

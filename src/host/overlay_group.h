@@ -6,15 +6,22 @@
 //
 // A group's namespace is created once, by a short-lived forked helper, and kept alive by
 // bind-mounting its nsfs file at <state_root>/ns/<key> (a private mount) — no process
-// anchors it. Creation is serialised per group with flock on <state_root>/groups/<key>/lock;
-// a crash half-way leaves no valid ns file, so the next container simply creates it again.
-// Containers join with setns and then unshare their own mount namespace.
+// anchors it. Creation and removal are serialised per group with flock on
+// <state_root>/groups/<key>/lock, held only for a fork and a few mounts (creation) or a
+// rename (removal); a crash half-way leaves no valid ns file, so the next container simply
+// creates it again. Containers join with setns and then unshare their own mount namespace.
+//
+// The shim never blocks on any of it: TryOpenGroup takes the lock with LOCK_NB and hands back
+// a GroupBuild whose helper pipe the caller watches on its event loop. EnsureGroup is the
+// blocking form for command-line tools.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/child.h"
 #include "host/node_config.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
@@ -36,8 +43,38 @@ Result<GroupRef> ResolveGroup(const NodeConfig& cfg, const std::map<std::string,
 std::string GroupDir(const NodeConfig& cfg, const std::string& key);
 std::string GroupNsPath(const NodeConfig& cfg, const std::string& key);
 
+// A group namespace being built: owns the group's lock and the helper (killed if the build is
+// dropped unfinished). Loop-friendly: call Finish() whenever fd() is readable.
+class GroupBuild {
+ public:
+  GroupBuild(std::string key, std::string ns_path, UniqueFd lock, OwnedChild helper, UniqueFd report_r,
+             UniqueFd go_w);
+  ~GroupBuild();
+  // The helper's report pipe (non-blocking).
+  int fd() const { return report_r_.get(); }
+  // Reads what the helper reported; once it is ready, binds its namespace and returns an fd
+  // of it. Unavailable while the report is incomplete; any other error is final.
+  Result<UniqueFd> Finish();
+
+ private:
+  std::string key_, ns_path_;
+  UniqueFd lock_;
+  OwnedChild helper_;
+  UniqueFd report_r_, go_w_;
+  std::string msg_;
+};
+
+// One non-blocking attempt: `ns` if the group exists; else `build` if this caller took the
+// lock and forked the helper; else neither (another process holds the lock: retry later).
+struct GroupAttempt {
+  UniqueFd ns;
+  std::unique_ptr<GroupBuild> build;
+};
+// `reap`: how the helper is reaped (the shim's SIGCHLD handler, or the GroupBuild).
+Result<GroupAttempt> TryOpenGroup(const NodeConfig& cfg, const GroupRef& group, OwnedChild::Reap reap);
+
 // Returns an fd (O_RDONLY, CLOEXEC) of the group's mount namespace, creating it if needed.
-// Blocks for the duration of a creation (a fork and a few mounts).
+// Blocks (waits for the lock and for the helper): command-line tools only.
 Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& group);
 
 // Marks/unmarks a container as a user of a group (<group dir>/users/<name>).
@@ -50,8 +87,9 @@ struct GroupInfo {
   std::vector<std::string> users;   // containers registered as using it
 };
 std::vector<GroupInfo> ListGroups(const NodeConfig& cfg);
-// Removes a group nobody uses: unmounts its namespace and deletes its upper layer.
-// FailedPrecondition while containers use it (unless `force`).
+// Removes a group nobody uses: unmounts its namespace and deletes its upper layer (moved
+// aside under the lock, then removed without it, never across a mount or a symlink).
+// FailedPrecondition while containers use it (unless `force`). Blocking: a CLI's work.
 Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force);
 
 }  // namespace reaper

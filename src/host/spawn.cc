@@ -13,8 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 namespace reaper {
 namespace {
@@ -79,16 +81,25 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
 }
 
 [[noreturn]] void ChildMain(const SpawnRequest& req, int status_w, int release_r, int devnull,
-                            int parent_ends[2], pid_t parent, char* const* argv, char* const* envp) {
+                            pid_t parent, char* const* argv, char* const* envp) {
   const ProcessSpec& s = *req.spec;
-  // The parent's ends of our pipes: holding them would keep them from ever reaching EOF.
-  close(parent_ends[0]);
-  close(parent_ends[1]);
   if (req.hold) {
     // A held child dies with the shim (nothing else could ever release it).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
   }
+  // Only what this child needs stays open; everything else the parent had open (other
+  // containers' pipes, sockets, the listener) is closed before anything else happens.
+  int in = req.stdio.in, out = req.stdio.out, err = req.stdio.err;
+  int cgroup_fd = req.cgroup_procs_fd, mnt_ns = req.join_mnt_ns, hold_fd = req.hold_fd;
+  std::vector<int> trees;
+  if (req.mounts) {
+    for (const auto& m : *req.mounts) trees.push_back(m.tree.get());
+  }
+  if (!KeepOnlyFds({&status_w, &release_r, &devnull, &in, &out, &err, &cgroup_fd, &mnt_ns, &hold_fd}, &trees)) {
+    _exit(127);  // cannot even report: the parent sees the status pipe close without 'R'
+  }
+  if (!req.hold) release_r = -1;
   sigset_t all;
   sigfillset(&all);
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -96,33 +107,29 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   }
   sigprocmask(SIG_UNBLOCK, &all, nullptr);
   if (setsid() < 0) Fail(status_w, "setsid", "", errno);
-  if (req.stdio.terminal && ioctl(req.stdio.in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
-  if (req.cgroup_procs_fd >= 0 && write(req.cgroup_procs_fd, "0", 1) != 1) {
-    Fail(status_w, "join cgroup", "", errno);
-  }
-  if (req.join_mnt_ns >= 0 && setns(req.join_mnt_ns, CLONE_NEWNS) != 0) {
-    Fail(status_w, "join mount namespace", "", errno);
-  }
+  if (req.stdio.terminal && ioctl(in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
+  if (cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1) Fail(status_w, "join cgroup", "", errno);
+  if (mnt_ns >= 0 && setns(mnt_ns, CLONE_NEWNS) != 0) Fail(status_w, "join mount namespace", "", errno);
   if (req.new_mount_ns) {
     if (unshare(CLONE_NEWNS) != 0) Fail(status_w, "unshare mount namespace", "", errno);
     if (req.mounts) {
       const char* what = "";
       const char* path = "";
-      int err = AttachMounts(*req.mounts, &what, &path);
-      if (err != 0) {
-        errno = err;
+      int e = AttachMounts(*req.mounts, trees.data(), &what, &path);
+      if (e != 0) {
         char w[256];
         snprintf(w, sizeof w, "%s ", what);
-        Fail(status_w, w, path, err);
+        Fail(status_w, w, path, e);
       }
-      // Attached: the clones' fds would otherwise stay reachable as /proc/self/fd/N (a cwd).
-      for (const auto& m : *req.mounts) close(m.tree.get());
     }
   }
-  int fds[3] = {req.stdio.in, req.stdio.out, req.stdio.err};
+  int fds[3] = {in, out, err};
   for (int i = 0; i < 3; ++i) {
     if (dup2(fds[i] >= 0 ? fds[i] : devnull, i) < 0) Fail(status_w, "dup2 stdio", "", errno);
   }
+  // From here on the child holds only its stdio and its own pipes (the clones of attached
+  // mounts would otherwise stay reachable as /proc/self/fd/N, e.g. as a cwd).
+  if (!KeepOnlyFds({&status_w, &release_r, &hold_fd})) Fail(status_w, "close inherited fds", "", errno);
   if (chdir(s.cwd.c_str()) != 0) Fail(status_w, "chdir to cwd ", s.cwd.c_str(), errno);
   // A cwd reached through an fd of another mount namespace (CVE-2024-21626) is unreachable
   // from this root: getcwd fails with ENOENT.
@@ -161,15 +168,14 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     if (n != 1) _exit(1);  // the shim abandoned this process
     prctl(PR_SET_PDEATHSIG, 0);  // started: the workload outlives a crashed shim, as with runc
   }
-  if (req.hold_fd >= 0) {
+  if (hold_fd >= 0) {
     char c;
     ssize_t n;
     do {
-      n = read(req.hold_fd, &c, 1);
+      n = read(hold_fd, &c, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
   }
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   if (req.placeholder) {
     char arg0[] = "reaper-sandbox";
     char arg1[16];
@@ -179,11 +185,11 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     execve(req.self_exe.c_str(), pargv, penv);
     PauseForever();  // exec of ourselves failed: pausing here is equivalent
   }
-  execve(exe.c_str(), argv, envp);
-  int err = errno;
+  execve(exe.c_str(), argv, envp);  // every fd above 2 is close-on-exec
+  int e = errno;
   char what[600];
   snprintf(what, sizeof what, "exec: \"%s\"", s.args[0].c_str());
-  Fail(status_w, what, "", err);
+  Fail(status_w, what, "", e);
 }
 
 bool IsExecutableFile(const std::string& path, int* err) {
@@ -210,13 +216,15 @@ std::string JoinCwd(const std::string& cwd, const std::string& p) {
 
 }  // namespace
 
-bool Child::Release() {
+bool ReleaseHeld(UniqueFd& release_w) {
   if (!release_w) return false;
   char c = 1;
   ssize_t n = write(release_w.get(), &c, 1);
   release_w.reset();
   return n == 1;
 }
+
+bool Child::Release() { return ReleaseHeld(release_w); }
 
 Result<std::string> ResolveExecutable(const ProcessSpec& spec) {
   const std::string& a0 = spec.args.at(0);
@@ -261,13 +269,10 @@ Result<Child> Spawn(const SpawnRequest& req) {
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
-    int parent_ends[2] = {status_r.get(), release_w.get()};
-    ChildMain(req, status_w.get(), release_r.get(), devnull.get(), parent_ends, parent, argv.data(), envp.data());
-  }
+  if (pid == 0) ChildMain(req, status_w.get(), release_r.get(), devnull.get(), parent, argv.data(), envp.data());
 
   Child c;
-  c.pid = pid;
+  c.process = OwnedChild(pid, req.reap);
   c.status_r = std::move(status_r);
   if (req.hold) c.release_w = std::move(release_w);
   fcntl(c.status_r.get(), F_SETFL, O_NONBLOCK);

@@ -1,12 +1,17 @@
 // The one spawn routine for every process Reaper starts: init or exec, held or not, sandbox
 // placeholder or workload (design.md §2 "Process model").
 //
-// The child, in order: default signal state, new session, joins the container's cgroup,
-// stdio, chdir, umask, rlimits, oom_score_adj, setgroups (always) / setgid / setuid,
-// no_new_privs, reports "ready", waits for Release() if held, marks every fd above 2
-// close-on-exec, execve with exactly the spec's env. Failures and warnings travel to the
-// parent over a CLOEXEC status pipe (see StatusDecoder), so a failed execve is an error the
-// caller can report, never a silent exit.
+// The child, first of all, moves the fds it needs to 3.. and closes every other fd it
+// inherited (so a held child never keeps another process's pipe open), then: default
+// signal state, new session, joins the container's cgroup and mount namespace, stdio,
+// chdir, umask, rlimits, oom_score_adj, setgroups (always) / setgid / setuid, no_new_privs,
+// reports "ready", waits for Release() if held, execve with exactly the spec's env (only
+// fds 0-2 survive it). Failures and warnings travel to the parent over a CLOEXEC status pipe
+// (see StatusDecoder), so a failed execve is an error the caller can report, never a silent
+// exit.
+//
+// Spawn must be called by a single-threaded process (the child allocates before execve:
+// safe only because no other thread can hold the heap's lock at fork time).
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +22,7 @@
 
 #include "host/mount_plan.h"
 #include "host/oci_spec.h"
+#include "base/child.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
 
@@ -41,18 +47,26 @@ struct SpawnRequest {
                              // exec.fifo opened O_RDWR before any namespace is joined)
   bool placeholder = false;  // sandbox: exec `self_exe` as a do-nothing pause process
   std::string self_exe = "/proc/self/exe";
+  // How the caller reaps: the shim's SIGCHLD handler (kBySigchld) or the Child (kOnDrop).
+  OwnedChild::Reap reap = OwnedChild::Reap::kOnDrop;
 };
 
+// The forked child and the parent's ends of its pipes. Dropping it kills the child
+// (OwnedChild); `process.Detach()` hands the pid over to whoever reaps it.
 struct Child {
-  pid_t pid = 0;
+  OwnedChild process;
   UniqueFd release_w;  // held children: one byte releases them, EOF makes them exit
-  UniqueFd status_r;   // status records; EOF after a successful execve (or child death)
+  UniqueFd status_r;   // status records (non-blocking); EOF after a successful execve or death
+  pid_t pid() const { return process.pid(); }
   // Lets a held child go on to execve. Returns false if the child is already gone.
   bool Release();
 };
 
 // Forks the child. Returns once it is forked; readiness arrives on status_r.
 Result<Child> Spawn(const SpawnRequest& req);
+// Lets a held child go on: one byte on its release pipe, which is then closed. False if the
+// child is already gone.
+bool ReleaseHeld(UniqueFd& release_w);
 
 // Finds args[0] the way execvp would, but with PATH from the spec's env (default
 // /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin), relative to spec.cwd.

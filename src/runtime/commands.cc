@@ -16,6 +16,8 @@
 #include "base/proc.h"
 #include "host/cgroup.h"
 #include "base/files.h"
+#include "base/paths.h"
+#include "base/remove_tree.h"
 #include "base/log.h"
 #include "host/mount_plan.h"
 #include "host/node_config.h"
@@ -44,7 +46,7 @@ std::string Dir(const Globals& g, const std::string& id) { return g.root + "/" +
 Status SaveState(const Globals& g, const State& s) {
   json j = {{"id", s.id},          {"bundle", s.bundle}, {"created", s.created}, {"pid", s.pid},
             {"start_time", s.start_time}, {"cgroup", s.cgroup}, {"group", s.group}, {"annotations", s.annotations}};
-  return WriteFileAtomic(Dir(g, s.id) + "/state.json", j.dump());
+  return WriteFileAtomic(Dir(g, s.id) + "/state.json", j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Result<State> LoadState(const Globals& g, const std::string& id) {
@@ -154,6 +156,10 @@ Result<int> Create(const Globals& g, const Command& c) {
   char abs[4096];
   if (!realpath(bundle.c_str(), abs)) return Status::FromErrno(errno, "bundle " + bundle);
   bundle = abs;
+  // state.json is JSON: a path it cannot hold faithfully is refused before anything exists.
+  if (!IsUtf8(bundle)) {
+    return Status(Code::kInvalidArgument, "bundle path is not valid UTF-8: " + bundle);
+  }
   auto spec = LoadSpec(bundle);
   if (!spec.ok()) return spec.status();
   if (!spec->has_process) return Status(Code::kInvalidArgument, "config.json has no process");
@@ -165,19 +171,30 @@ Result<int> Create(const Globals& g, const Command& c) {
     if (errno == EEXIST) return Status(Code::kAlreadyExists, "container with id exists: " + id);
     return Status::FromErrno(errno, "mkdir " + dir);
   }
-  auto fail = [&](const Status& st) -> Result<int> {
-    std::string rm = "rm -rf --one-file-system -- '" + dir + "'";  // id validated: no quotes
-    if (system(rm.c_str()) != 0) fprintf(stderr, "reaper-runtime: could not remove %s\n", dir.c_str());
-    return st;
-  };
-  if (mkfifo((dir + "/exec.fifo").c_str(), 0600) != 0) return fail(Status::FromErrno(errno, "mkfifo"));
+  // Every failure from here on leaves nothing: the child (killed and reaped when `ch` goes),
+  // then its cgroup, the group registration and the state directory (this guard, declared
+  // first, runs last).
   State s;
+  Cgroup cg;
+  struct Undo {
+    const std::string& dir;
+    Cgroup& cg;
+    const State& s;
+    const NodeConfig& cfg;
+    bool armed = true;
+    ~Undo() {
+      if (!armed) return;
+      if (cg.valid()) KillAndRemoveCgroup(cg.path(), std::chrono::milliseconds(2000));
+      if (!s.group.empty()) RemoveGroupUser(cfg, s.group, "oci." + s.id);
+      if (Status st = RemoveTree(dir); !st.ok()) fprintf(stderr, "reaper-runtime: %s\n", st.message().c_str());
+    }
+  } undo{dir, cg, s, *cfg};
+  if (mkfifo((dir + "/exec.fifo").c_str(), 0600) != 0) return Status::FromErrno(errno, "mkfifo");
   s.id = id;
   s.bundle = bundle;
   s.created = log::NowRfc3339();
   s.annotations = spec->annotations;
   Launch l;
-  Cgroup cg;
   if (auto parent = cfg->cgroup_parent.empty() ? DefaultCgroupParent() : std::optional<std::string>(cfg->cgroup_parent);
       parent && *parent != "none") {
     auto made = Cgroup::Create(*parent + "/oci/" + id);
@@ -189,41 +206,38 @@ Result<int> Create(const Globals& g, const Command& c) {
   }
   if (cfg->overlay != OverlayMode::kOff) {
     auto group = ResolveGroup(*cfg, spec->annotations, "default", "oci");
-    if (!group.ok()) return fail(group.status());
+    if (!group.ok()) return group.status();
     auto plan = PlanBinds(spec->mounts, cfg->dns);
-    if (!plan.ok()) return fail(plan.status());
+    if (!plan.ok()) return plan.status();
     auto mounts = PrepareMounts(*plan);
-    if (!mounts.ok()) return fail(mounts.status());
+    if (!mounts.ok()) return mounts.status();
     l.mounts = std::move(*mounts);
     auto ns = EnsureGroup(*cfg, *group);
-    if (!ns.ok()) return fail(ns.status());
+    if (!ns.ok()) return ns.status();
     l.ns = std::move(*ns);
     s.group = group->key;
     l.req.join_mnt_ns = l.ns.get();
     l.req.new_mount_ns = true;
     l.req.mounts = &l.mounts;
   }
-  if (Status st = SetupTerminal(c, spec->process.terminal, l); !st.ok()) return fail(st);
+  REAPER_RETURN_IF_ERROR(SetupTerminal(c, spec->process.terminal, l));
   l.req.spec = &spec->process;
   // Held open for reading (O_RDWR: no EOF while nobody writes) by the child only: `start`
   // can open the FIFO for writing exactly while the child waits, ENXIO once it is gone.
   UniqueFd hold(open((dir + "/exec.fifo").c_str(), O_RDWR | O_CLOEXEC));
-  if (!hold) return fail(Status::FromErrno(errno, "open exec.fifo"));
+  if (!hold) return Status::FromErrno(errno, "open exec.fifo");
   l.req.hold_fd = hold.get();
   auto ch = Spawn(l.req);
-  if (!ch.ok()) return fail(ch.status());
-  if (Status st = AwaitChild(*ch, true); !st.ok()) {
-    kill(ch->pid, SIGKILL);
-    waitpid(ch->pid, nullptr, 0);
-    if (cg.valid()) (void)cg.Remove();
-    return fail(st);
-  }
-  s.pid = ch->pid;
-  s.start_time = ProcessStartTime(ch->pid);
+  if (!ch.ok()) return ch.status();
+  REAPER_RETURN_IF_ERROR(AwaitChild(*ch, true));
+  s.pid = ch->pid();
+  s.start_time = ProcessStartTime(s.pid);
   if (!s.group.empty()) (void)AddGroupUser(*cfg, s.group, "oci." + id);
-  if (Status st = SaveState(g, s); !st.ok()) return fail(st);
+  REAPER_RETURN_IF_ERROR(SaveState(g, s));
   REAPER_RETURN_IF_ERROR(WritePidFile(c.get("pid-file"), s.pid));
-  return 0;  // the child now belongs to our caller's subreaper (conmon), as with runc
+  undo.armed = false;
+  ch->process.Detach();  // the child now belongs to our caller's subreaper (conmon), as with runc
+  return 0;
 }
 
 Result<int> Start(const Globals& g, const Command& c) {
@@ -246,7 +260,7 @@ Result<int> StateCmd(const Globals& g, const Command& c) {
   if (c.args.size() != 1) return Status(Code::kInvalidArgument, "state needs exactly one container id");
   auto s = LoadState(g, c.args[0]);
   if (!s.ok()) return s.status();
-  printf("%s\n", StateJson(g, *s).dump(2).c_str());
+  printf("%s\n", StateJson(g, *s).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   return 0;
 }
 
@@ -280,8 +294,7 @@ Result<int> Delete(const Globals& g, const Command& c) {
   if (!s->group.empty()) {
     if (auto cfg = LoadNodeConfig(); cfg.ok()) RemoveGroupUser(*cfg, s->group, "oci." + s->id);
   }
-  std::string rm = "rm -rf --one-file-system -- '" + Dir(g, s->id) + "'";
-  if (system(rm.c_str()) != 0) return Status(Code::kInternal, "could not remove the state of " + s->id);
+  if (Status st = RemoveTree(Dir(g, s->id)); !st.ok()) return st.Wrap("remove the state of " + s->id);
   return 0;
 }
 
@@ -340,16 +353,15 @@ Result<int> Exec(const Globals& g, const Command& c) {
   auto ch = Spawn(l.req);
   if (!ch.ok()) return ch.status();
   l.pty.slave.reset();
-  if (Status st = AwaitChild(*ch, false); !st.ok()) {
-    waitpid(ch->pid, nullptr, 0);
-    return st;
+  REAPER_RETURN_IF_ERROR(AwaitChild(*ch, false));  // a failed exec: dropping `ch` reaps it
+  REAPER_RETURN_IF_ERROR(WritePidFile(c.get("pid-file"), ch->pid()));
+  if (c.has("detach") || c.has("d")) {
+    ch->process.Detach();
+    return 0;
   }
-  REAPER_RETURN_IF_ERROR(WritePidFile(c.get("pid-file"), ch->pid));
-  if (c.has("detach") || c.has("d")) return 0;
-  int ws = 0;
-  while (waitpid(ch->pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  auto ws = ch->process.Wait();
+  if (!ws.ok()) return ws.status();
+  return WIFEXITED(*ws) ? WEXITSTATUS(*ws) : 128 + WTERMSIG(*ws);
 }
 
 Result<int> Ps(const Globals& g, const Command& c) {
@@ -386,7 +398,7 @@ Result<int> List(const Globals& g, const Command& c) {
     closedir(d);
   }
   if (c.get("format", c.get("f", "table")) == "json") {
-    printf("%s\n", all.dump().c_str());
+    printf("%s\n", all.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     return 0;
   }
   printf("%-30s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");

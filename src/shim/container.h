@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,7 +14,9 @@
 #include "base/reactor.h"
 #include "base/unique_fd.h"
 #include "host/cgroup.h"
+#include "host/mount_plan.h"
 #include "host/oci_spec.h"
+#include "host/overlay_group.h"
 #include "host/spawn.h"
 #include "shim/process_io.h"
 
@@ -54,6 +57,17 @@ struct Process {
   const std::string& event_id() const { return is_init() ? container_id : exec_id; }
 };
 
+// Host protection of a container still being set up: its overlay group is being built by us
+// (a helper's pipe watched on the reactor) or is locked by another process (a retry timer).
+struct PendingSetup {
+  GroupRef group;
+  std::vector<PreparedMount> mounts;
+  std::unique_ptr<GroupBuild> build;
+  Reactor::TimerId retry = 0;
+  int attempts = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
 struct Container {
   std::string id;
   std::string bundle;
@@ -64,6 +78,7 @@ struct Container {
   UniqueFd mnt_ns;       // the container's own mount namespace; execs join it
   unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
   Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
+  std::unique_ptr<PendingSetup> setup;  // set until init is forked (protection pending)
   std::unique_ptr<Process> init;
   std::map<std::string, std::unique_ptr<Process>> execs;
 };

@@ -71,6 +71,10 @@ Status Lifecycle::CheckPolicy(const Spec& spec) const {
   return Status::Ok();
 }
 
+namespace {
+constexpr auto kGroupBusyBudget = std::chrono::seconds(30);  // waiting for another process's lock
+}  // namespace
+
 Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec spec, const IoPaths& paths) {
   auto c = std::make_unique<Container>();
   c->id = id;
@@ -79,66 +83,128 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
   auto p = std::make_unique<Process>();
   p->container_id = id;
   p->paths = paths;
+  p->state = ProcState::kCreating;  // OnCreated once the child reports ready
   if (c->sandbox) {
     p->spec.args = {"reaper-sandbox"};
   } else {
     p->spec = std::move(spec.process);
   }
   // Host protection: the overlay group and this container's volume mounts.
-  std::vector<PreparedMount> mounts;
-  UniqueFd group_ns;
   if (!c->sandbox && config_.ok() && config_->overlay != OverlayMode::kOff) {
-    auto prepared = PrepareProtection(*c, spec, &group_ns);
-    if (!prepared.ok()) return prepared.status();
-    mounts = std::move(*prepared);
+    auto setup = PrepareProtection(spec);
+    if (!setup.ok()) return setup.status();
+    c->setup = std::move(*setup);
   } else if (!c->sandbox && !config_.ok()) {
     return config_.status().Wrap("node configuration");
   }
+  c->init = std::move(p);
+  Container& ref = *c;
+  containers_[id] = std::move(c);
+  if (ref.setup) return ContinueSetup(ref, /*sync=*/true);
+  if (Status st = FinishCreate(ref, UniqueFd(), nullptr); !st.ok()) return FailCreate(id, st, true);
+  return Status::Ok();
+}
+
+Status Lifecycle::ContinueSetup(Container& c, bool sync) {
+  PendingSetup& su = *c.setup;
+  std::string id = c.id;
+  auto attempt = TryOpenGroup(*config_, su.group, OwnedChild::Reap::kBySigchld);
+  if (!attempt.ok()) return FailCreate(id, attempt.status(), sync);
+  if (attempt->build) {
+    su.build = std::move(attempt->build);
+    if (Status st = reactor_.Add(su.build->fd(), EPOLLIN, [this, id](uint32_t) { OnGroupBuildReadable(id); });
+        !st.ok()) {
+      return FailCreate(id, st, sync);
+    }
+    return Status::Ok();
+  }
+  if (!attempt->ns) {
+    // Another process creates or removes this group right now: look again shortly.
+    auto now = std::chrono::steady_clock::now();
+    if (su.attempts++ == 0) su.deadline = now + kGroupBusyBudget;
+    if (now >= su.deadline) {
+      return FailCreate(id, Status(Code::kUnavailable, "overlay group " + su.group.key +
+                                                           " stayed locked by another process for 30 s"), sync);
+    }
+    auto delay = std::chrono::milliseconds(std::min(20 * su.attempts, 500));
+    su.retry = reactor_.AddTimer(delay, [this, id] {
+      Container* cc = Find(id);
+      if (!cc || !cc->setup) return;
+      cc->setup->retry = 0;
+      (void)ContinueSetup(*cc, false);
+    });
+    return Status::Ok();
+  }
+  std::unique_ptr<PendingSetup> done = std::move(c.setup);
+  c.group = done->group.key;  // registered as a user once init is forked
+  if (Status st = FinishCreate(c, std::move(attempt->ns), &done->mounts); !st.ok()) return FailCreate(id, st, sync);
+  return Status::Ok();
+}
+
+void Lifecycle::OnGroupBuildReadable(const std::string& id) {
+  Container* c = Find(id);
+  if (!c || !c->setup || !c->setup->build) return;
+  PendingSetup& su = *c->setup;
+  auto ns = su.build->Finish();
+  if (!ns.ok() && ns.status().code() == Code::kUnavailable) return;  // more to read
+  reactor_.Remove(su.build->fd());
+  su.build.reset();  // releases the group lock; the helper exits and is reaped as any child
+  if (!ns.ok()) {
+    (void)FailCreate(id, ns.status(), false);
+    return;
+  }
+  std::unique_ptr<PendingSetup> done = std::move(c->setup);
+  c->group = done->group.key;
+  if (Status st = FinishCreate(*c, std::move(*ns), &done->mounts); !st.ok()) (void)FailCreate(id, st, false);
+}
+
+Status Lifecycle::FailCreate(const std::string& id, const Status& st, bool sync) {
+  if (!sync) observer_.OnCreateFailed(id, st);
+  DropContainer(id);
+  return sync ? st : Status::Ok();
+}
+
+void Lifecycle::CancelSetup(Container& c) {
+  if (!c.setup) return;
+  if (c.setup->build) reactor_.Remove(c.setup->build->fd());
+  if (c.setup->retry) reactor_.CancelTimer(c.setup->retry);
+  c.setup.reset();
+}
+
+Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts) {
   if (opts_.cgroup_parent) {
-    std::string path = *opts_.cgroup_parent + "/" + opts_.ns + "/" + id;
+    std::string path = *opts_.cgroup_parent + "/" + opts_.ns + "/" + c.id;
     auto cg = Cgroup::Create(path);
     if (cg.ok()) {
-      c->cgroup = std::move(*cg);
-      if (c->cgroup.Populated()) {  // leftovers of an earlier container with this id
+      c.cgroup = std::move(*cg);
+      if (c.cgroup.Populated()) {  // leftovers of an earlier container with this id
         log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
-        (void)c->cgroup.Signal(SIGKILL);
+        (void)c.cgroup.Signal(SIGKILL);
       }
     } else {
       log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
     }
   }
-  if (!c->sandbox) {
-    auto io = ProcessIo::Open(reactor_, p->paths);
-    if (!io.ok()) {
-      if (c->cgroup.valid()) (void)c->cgroup.Remove();
-      return io.status();
-    }
-    p->io = std::move(*io);
+  Process& init = *c.init;
+  if (!c.sandbox) {
+    auto io = ProcessIo::Open(reactor_, init.paths);
+    if (!io.ok()) return io.status();
+    init.io = std::move(*io);
   }
-  c->init = std::move(p);
-  Container& ref = *c;
-  containers_[id] = std::move(c);
-  Process& init = *ref.init;
-  if (Status st = SpawnProcess(ref, init, /*hold=*/true, group_ns.get(), &mounts); !st.ok()) {
-    DropContainer(id);
-    return st;
-  }
-  if (!ref.group.empty()) {
-    if (Status st = AddGroupUser(*config_, ref.group, opts_.ns + "." + id); !st.ok()) {
+  REAPER_RETURN_IF_ERROR(SpawnProcess(c, init, /*hold=*/true, group_ns.get(), mounts));
+  if (!c.group.empty()) {
+    if (Status st = AddGroupUser(*config_, c.group, opts_.ns + "." + c.id); !st.ok()) {
       log::Warn("cannot register the container in its overlay group", {{"error", st.message()}});
     }
   }
-  init.state = ProcState::kCreating;  // OnCreated once the child reports ready
-  ref.start_time = ProcessStartTime(init.pid);
-  WriteRecord(ref);
+  c.start_time = ProcessStartTime(init.pid);
+  WriteRecord(c);
   return Status::Ok();
 }
 
 Status Lifecycle::Start(Container& c, Process& p) {
   if (p.is_init()) {
-    Child ch;
-    ch.release_w = std::move(p.release_w);
-    if (!ch.Release()) log::Warn("held child vanished before start", {{"id", c.id}});
+    if (!ReleaseHeld(p.release_w)) log::Warn("held child vanished before start", {{"id", c.id}});
   } else if (Status st = SpawnProcess(c, p, /*hold=*/false, c.mnt_ns.get(), nullptr); !st.ok()) {
     return st;
   }
@@ -207,6 +273,7 @@ Status Lifecycle::Kill(Container& c, Process& p, int sig, bool all) {
     return Status::Ok();
   }
   if (p.state == ProcState::kStopped) return Status(Code::kNotFound, "process already finished: not found");
+  if (p.pid <= 0) return Status(Code::kFailedPrecondition, "container " + c.id + " is still being created");
   if (kill(p.pid, sig) != 0 && errno != ESRCH) return Status::FromErrno(errno, "kill");
   if (c.paused && (sig == SIGKILL || sig == SIGTERM)) kill(p.pid, SIGCONT);
   return Status::Ok();
@@ -229,11 +296,12 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   req.hold = hold;
   req.placeholder = c.sandbox && p.is_init();
   req.self_exe = opts_.self_exe;
+  req.reap = OwnedChild::Reap::kBySigchld;
   auto ch = Spawn(req);
   if (!ch.ok()) return ch.status();
-  p.pid = ch->pid;
   p.release_w = std::move(ch->release_w);
   p.status_r = std::move(ch->status_r);
+  p.pid = ch->process.Detach();  // from now on OnChildExit reaps it (the daemon's SIGCHLD)
   by_pid_[p.pid] = &p;
   if (p.io) {
     if (Status st = p.io->Started(); !st.ok()) log::Warn("output copy setup failed", {{"error", st.message()}});
@@ -357,13 +425,24 @@ void Lifecycle::StartIoGrace(Process& p) {
 
 std::vector<pid_t> Lifecycle::Pids(const Container& c) const {
   if (c.cgroup.valid()) return c.cgroup.Pids();
-  std::vector<pid_t> out;
-  auto add_session = [&out](pid_t sid) {
-    for (pid_t p : PidsInSession(sid)) out.push_back(p);
-  };
-  if (c.init->pid > 0) add_session(c.init->pid);
+  // No cgroup: the processes of the container's sessions (init's and each exec's). Every
+  // one of them is this shim's descendant (it is their subreaper), so only this pod's
+  // process tree is read, never all of /proc.
+  std::vector<pid_t> sessions, out;
+  if (c.init->pid > 0) sessions.push_back(c.init->pid);
   for (const auto& [_, e] : c.execs) {
-    if (e->pid > 0) add_session(e->pid);
+    if (e->pid > 0) sessions.push_back(e->pid);
+  }
+  if (sessions.empty()) return out;
+  bool supported = true;
+  for (pid_t p : Descendants(getpid(), &supported)) {
+    pid_t sid = SessionOf(p);
+    if (std::find(sessions.begin(), sessions.end(), sid) != sessions.end()) out.push_back(p);
+  }
+  if (!supported) {  // kernel without /proc/<pid>/task/<tid>/children
+    for (pid_t sid : sessions) {
+      for (pid_t p : PidsInSession(sid)) out.push_back(p);
+    }
   }
   return out;
 }
@@ -409,6 +488,7 @@ void Lifecycle::DropContainer(const std::string& id) {
   auto it = containers_.find(id);
   if (it == containers_.end()) return;
   Container& c = *it->second;
+  CancelSetup(c);
   if (c.init->state != ProcState::kStopped && c.init->pid > 0) kill(c.init->pid, SIGKILL);
   SignalAll(c, SIGKILL);
   for (auto& [_, e] : c.execs) ForgetProcess(*e);
@@ -439,8 +519,7 @@ void Lifecycle::KillEverything() {
   AfterReap();
 }
 
-Result<std::vector<PreparedMount>> Lifecycle::PrepareProtection(Container& c, const Spec& spec,
-                                                                 UniqueFd* group_ns) {
+Result<std::unique_ptr<PendingSetup>> Lifecycle::PrepareProtection(const Spec& spec) {
   const NodeConfig& cfg = *config_;
   auto group = ResolveGroup(cfg, spec.annotations, opts_.ns);
   if (!group.ok()) return group.status();
@@ -454,11 +533,10 @@ Result<std::vector<PreparedMount>> Lifecycle::PrepareProtection(Container& c, co
   if (!plan.ok()) return plan.status();
   auto mounts = PrepareMounts(*plan);
   if (!mounts.ok()) return mounts.status();
-  auto ns = EnsureGroup(cfg, *group);
-  if (!ns.ok()) return ns.status();
-  c.group = group->key;  // registered as a user once the container exists (Create)
-  *group_ns = std::move(*ns);
-  return mounts;
+  auto setup = std::make_unique<PendingSetup>();
+  setup->group = std::move(*group);
+  setup->mounts = std::move(*mounts);
+  return setup;
 }
 
 void Lifecycle::WriteRecord(const Container& c) {

@@ -73,7 +73,9 @@ class Lifecycle {
   Status CheckPolicy(const Spec& spec) const;
   // Sets up container `id` from its spec (host protection, cgroup, I/O) and forks its init,
   // held before execve. On error nothing is left and no callback follows; on success
-  // OnCreated or OnCreateFailed follows.
+  // OnCreated or OnCreateFailed follows. When the container's overlay group must first be
+  // created (or another process holds its lock), the rest of the setup continues on the
+  // loop once it exists; the container is known (state creating, pid 0) meanwhile.
   Status Create(const std::string& id, const std::string& bundle, Spec spec, const IoPaths& paths);
   // Releases a created init or spawns a registered exec. On success OnStarted or
   // OnStartFailed follows. Preconditions (states) are the caller's.
@@ -109,9 +111,18 @@ class Lifecycle {
   // own namespace from it and attaches them.
   Status SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
                       const std::vector<PreparedMount>* mounts);
-  // Resolves and (if needed) creates the overlay group, registers the container in it, and
-  // clones the volume sources. Sets *group_ns; returns the mounts to attach.
-  Result<std::vector<PreparedMount>> PrepareProtection(Container& c, const Spec& spec, UniqueFd* group_ns);
+  // Resolves the overlay group and clones the volume sources (the group is opened later).
+  Result<std::unique_ptr<PendingSetup>> PrepareProtection(const Spec& spec);
+  // Opens (or starts building, or schedules a retry for) the group of a pending setup, and
+  // finishes the Create once it is open. `sync`: called from Create itself, so errors are
+  // returned rather than reported through OnCreateFailed.
+  Status ContinueSetup(Container& c, bool sync);
+  void OnGroupBuildReadable(const std::string& id);
+  // The part of Create after protection: cgroup, I/O, the held init.
+  Status FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts);
+  // Ends a Create that failed: returned (sync) or reported, and the container dropped.
+  Status FailCreate(const std::string& id, const Status& st, bool sync);
+  void CancelSetup(Container& c);
   void WatchStatus(Process& p);
   void OnStatusReadable(Process& p);
   void ConsumeStatus(Process& p, bool eof);

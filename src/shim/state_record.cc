@@ -16,7 +16,7 @@ std::string EncodeStateRecord(const StateRecord& r) {
                       {"start_time", r.start_time}, {"cgroup", r.cgroup}, {"group", r.group}, {"ns", r.ns},
                       {"exited", r.exited}, {"exit_status", r.exit_status},
                       {"exited_sec", r.exited_sec}, {"exited_nsec", r.exited_nsec}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<StateRecord> DecodeStateRecord(const std::string& text) {

@@ -401,7 +401,7 @@ void TaskService::OnCreated(const Container& c) {
 }
 
 void TaskService::OnCreateFailed(const std::string& id, const Status& error) {
-  ReplyPending({id, ""}, Status(error.code(), "create " + id + ": " + error.message()));
+  ReplyPending({id, ""}, LaunchError(error, "create " + id));
 }
 
 void TaskService::OnStarted(const Process& p) {

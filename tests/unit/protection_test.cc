@@ -1,6 +1,7 @@
 // Host protection through the real shim: overlay groups, volumes, masks, identity.
 // The shim's state root is inside the test's temp dir (see ShimProcess).
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -118,6 +119,43 @@ TEST_F(ProtectionTest, AHalfCreatedGroupDoesNotBlockTheNext) {
   auto [code, out] = Run("h1", Sh("echo fine"));
   EXPECT_EQ(code, 0) << out;
   EXPECT_EQ(out, "fine\n");
+}
+
+// Another process (a concurrent creator in another pod's shim, or `reaper-overlay remove`)
+// holds the group's lock: the shim keeps serving, and the Create completes once it is free.
+TEST_F(ProtectionTest, AGroupLockedElsewhereDoesNotBlockTheShim) {
+  std::string gdir = shim_.dir() + "/state/groups/containerd-unit";
+  ASSERT_EQ(system(("mkdir -p " + gdir).c_str()), 0);
+  UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(lock);
+  ASSERT_EQ(flock(lock.get(), LOCK_EX), 0);
+  std::string out = shim_.Fifo("l1.out");
+  FifoReader reader(out);
+  Client creator(shim_.socket());
+  task::CreateTaskRequest req;
+  req.set_id("l1");
+  req.set_bundle(shim_.Bundle("l1", Sh("echo made")));
+  req.set_stdout(out);
+  creator.SendOnly("Create", req);
+  // The loop is free: another client is answered at once while the Create waits.
+  Client other(shim_.socket());
+  task::ConnectRequest c;
+  c.set_id("l1");
+  other.SendOnly("Connect", c);
+  ASSERT_TRUE(other.Readable(3000)) << "the shim blocked on the group lock";
+  EXPECT_FALSE(creator.Readable(300)) << "Create answered while the group was locked";
+  auto st = Parse<task::StateResponse>(Simple("State", "l1"));
+  EXPECT_EQ(st.status(), task::CREATED);
+  EXPECT_EQ(st.pid(), 0u);
+  lock.reset();  // released: the shim's retry creates the group and finishes the Create
+  ASSERT_TRUE(creator.Readable(10000));
+  Reply created;
+  ASSERT_TRUE(creator.Recv(&created));
+  EXPECT_EQ(created.code, 0) << created.message;
+  ASSERT_EQ(Simple("Start", "l1").code, 0);
+  EXPECT_EQ(Parse<task::WaitResponse>(Simple("Wait", "l1")).exit_status(), 0u);
+  EXPECT_EQ(reader.ReadAll(), "made\n");
+  EXPECT_EQ(Simple("Delete", "l1").code, 0);
 }
 
 TEST_F(ProtectionTest, BadAnnotationsAreRefused) {

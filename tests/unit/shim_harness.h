@@ -111,6 +111,13 @@ class Client {
     out->payload = resp.payload();
     return true;
   }
+  // True once a reply is waiting (within `ms`): for tests that must not hang on a stuck shim.
+  bool Readable(int ms) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    return poll(&p, 1, ms) == 1;
+  }
+  template <typename Req>
+  void SendOnly(const std::string& method, const Req& req) { Send(method, req.SerializeAsString()); }
   template <typename Req>
   Reply Call(const std::string& method, const Req& req) {
     Send(method, req.SerializeAsString());
