@@ -16,6 +16,10 @@ OwnedChild::OwnedChild(pid_t pid, Reap reap) : pid_(pid), reap_(reap) {
   if (pid_ > 0) pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));  // CLOEXEC by default
 }
 
+OwnedChild::OwnedChild(pid_t pid, int pidfd, Reap reap) : pid_(pid), pidfd_(pidfd), reap_(reap) {
+  if (pid_ > 0 && !pidfd_) pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
+}
+
 OwnedChild::OwnedChild(OwnedChild&& o) noexcept
     : pid_(std::exchange(o.pid_, 0)), pidfd_(std::move(o.pidfd_)), reap_(o.reap_) {}
 

@@ -25,6 +25,8 @@ class OwnedChild {
   enum class Reap { kOnDrop, kBySigchld };
   OwnedChild() = default;
   OwnedChild(pid_t pid, Reap reap);
+  // With the pidfd clone3(CLONE_PIDFD) returned (-1: open one).
+  OwnedChild(pid_t pid, int pidfd, Reap reap);
   OwnedChild(OwnedChild&& o) noexcept;
   OwnedChild& operator=(OwnedChild&& o) noexcept;
   OwnedChild(const OwnedChild&) = delete;

@@ -44,11 +44,18 @@ std::optional<std::string> DefaultCgroupParent() {
 }
 
 Result<Cgroup> Cgroup::Create(const std::string& path) {
-  REAPER_RETURN_IF_ERROR(MkdirAll(path));
+  std::string parent = path.substr(0, path.rfind('/'));
+  REAPER_RETURN_IF_ERROR(MkdirAll(parent));
   Cgroup cg;
   cg.path_ = path;
+  if (mkdir(path.c_str(), 0755) != 0) {
+    if (errno != EEXIST) return Status::FromErrno(errno, "mkdir " + path);
+    cg.fresh_ = false;
+  }
   cg.procs_.reset(open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
   if (!cg.procs_) return Status::FromErrno(errno, "open " + path + "/cgroup.procs");
+  cg.dir_.reset(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cg.dir_) return Status::FromErrno(errno, "open " + path);
   return cg;
 }
 
@@ -68,8 +75,9 @@ std::vector<pid_t> Cgroup::Pids() const {
   return out;
 }
 
-Status Cgroup::Signal(int sig) const {
+Status Cgroup::Signal(int sig) {
   if (sig == SIGKILL) {
+    killed_ = true;
     UniqueFd k(open((path_ + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
     if (k && write(k.get(), "1", 1) == 1) return Status::Ok();
     if (errno == ENOENT && access(path_.c_str(), F_OK) != 0) return Status::Ok();
@@ -87,6 +95,7 @@ bool Cgroup::Populated() const {
 
 Status Cgroup::Remove() {
   procs_.reset();
+  dir_.reset();
   if (rmdir(path_.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "rmdir " + path_);
   return Status::Ok();
 }

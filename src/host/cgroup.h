@@ -25,7 +25,8 @@ std::optional<std::string> DefaultCgroupParent();
 class Cgroup {
  public:
   Cgroup() = default;
-  // mkdir -p `path`; opens cgroup.procs for joining.
+  // mkdir -p `path`; opens cgroup.procs and the directory for joining. An existing
+  // directory is used as it is (fresh() false): it may hold leftovers, or have been killed.
   static Result<Cgroup> Create(const std::string& path);
   // An existing cgroup (the `delete` action), not opened for joining.
   static Cgroup Existing(const std::string& path);
@@ -34,11 +35,18 @@ class Cgroup {
   bool valid() const { return !path_.empty(); }
   // fd of cgroup.procs (O_WRONLY): a child writes "0" to it to join. Owned by this object.
   int procs_fd() const { return procs_.get(); }
+  // fd of the cgroup's directory, for clone3(CLONE_INTO_CGROUP). Owned by this object.
+  int dir_fd() const { return dir_.get(); }
 
   std::vector<pid_t> Pids() const;
   // SIGKILL uses cgroup.kill (atomic, kernel >= 5.14) when present; other signals, and older
   // kernels, signal each member. Members that exit meanwhile are not an error.
-  Status Signal(int sig) const;
+  Status Signal(int sig);
+  // Created by Create (not found there), and never sent cgroup.kill by this object. Only such
+  // a cgroup takes clone3(CLONE_INTO_CGROUP): on a cgroup that was ever killed, kernels such
+  // as 6.18 kill the new child at birth (docs/design.md "Tracking").
+  bool fresh() const { return fresh_; }
+  bool killed() const { return killed_; }
   bool Populated() const;
   // rmdir; fails with EBUSY while populated, OK if already gone.
   Status Remove();
@@ -46,6 +54,9 @@ class Cgroup {
  private:
   std::string path_;
   UniqueFd procs_;
+  UniqueFd dir_;
+  bool fresh_ = true;
+  bool killed_ = false;
 };
 
 // SIGKILLs every member, waits (inotify on cgroup.events, at most `budget`) until the cgroup

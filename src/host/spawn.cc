@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -80,7 +81,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   SendRecord(fd, 'W', msg);
 }
 
-[[noreturn]] void ChildMain(const SpawnRequest& req, int status_w, int release_r, int devnull,
+[[noreturn]] void ChildMain(const SpawnRequest& req, bool in_cgroup, int status_w, int release_r, int devnull,
                             pid_t parent, char* const* argv, char* const* envp) {
   const ProcessSpec& s = *req.spec;
   if (req.hold) {
@@ -91,7 +92,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   // Only what this child needs stays open; everything else the parent had open (other
   // containers' pipes, sockets, the listener) is closed before anything else happens.
   int in = req.stdio.in, out = req.stdio.out, err = req.stdio.err;
-  int cgroup_fd = req.cgroup_procs_fd, mnt_ns = req.join_mnt_ns, hold_fd = req.hold_fd;
+  int cgroup_fd = in_cgroup ? -1 : req.cgroup_procs_fd, mnt_ns = req.join_mnt_ns, hold_fd = req.hold_fd;
   std::vector<int> trees;
   if (req.mounts) {
     for (const auto& m : *req.mounts) trees.push_back(m.tree.get());
@@ -192,6 +193,20 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   Fail(status_w, what, "", e);
 }
 
+// clone3 with CLONE_INTO_CGROUP | CLONE_PIDFD and no new stack: returns like fork (0 in the
+// child), with the child created inside the cgroup of `cgroup_dir_fd` (Linux >= 5.7, cgroup2).
+// -1 when the kernel refuses it (ENOSYS, E2BIG, EINVAL, EOPNOTSUPP, EBUSY...): the caller forks.
+pid_t CloneIntoCgroup(int cgroup_dir_fd, int* pidfd) {
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_dir_fd);
+  long r = syscall(SYS_clone3, &args, sizeof args);
+  if (r < 0) *pidfd = -1;
+  return static_cast<pid_t>(r);
+}
+
 bool IsExecutableFile(const std::string& path, int* err) {
   struct stat st{};
   if (stat(path.c_str(), &st) != 0) {
@@ -267,12 +282,22 @@ Result<Child> Spawn(const SpawnRequest& req) {
   if (!devnull) return Status::FromErrno(errno, "open /dev/null");
 
   pid_t parent = getpid();
-  pid_t pid = fork();
+  int pidfd = -1;
+  bool in_cgroup = false;
+  pid_t pid = -1;
+  if (req.cgroup_dir_fd >= 0 && !req.no_clone_into_cgroup) {
+    pid = CloneIntoCgroup(req.cgroup_dir_fd, &pidfd);
+    in_cgroup = pid >= 0;
+  }
+  if (!in_cgroup) pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) ChildMain(req, status_w.get(), release_r.get(), devnull.get(), parent, argv.data(), envp.data());
+  if (pid == 0) {
+    ChildMain(req, in_cgroup, status_w.get(), release_r.get(), devnull.get(), parent, argv.data(), envp.data());
+  }
 
   Child c;
-  c.process = OwnedChild(pid, req.reap);
+  c.process = OwnedChild(pid, pidfd, req.reap);
+  c.born_in_cgroup = in_cgroup;
   c.status_r = std::move(status_r);
   if (req.hold) c.release_w = std::move(release_w);
   fcntl(c.status_r.get(), F_SETFL, O_NONBLOCK);

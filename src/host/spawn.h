@@ -38,7 +38,12 @@ struct StdioFds {
 struct SpawnRequest {
   const ProcessSpec* spec = nullptr;
   StdioFds stdio;
-  int cgroup_procs_fd = -1;  // not owned; the child writes "0" to join the cgroup
+  // The container's cgroup (not owned): the child is born in it with clone3(CLONE_INTO_CGROUP)
+  // from `cgroup_dir_fd` (no migration, no window in the parent's cgroup); where the kernel
+  // refuses that, it forks and the child writes "0" to `cgroup_procs_fd` first thing.
+  int cgroup_dir_fd = -1;
+  int cgroup_procs_fd = -1;
+  bool no_clone_into_cgroup = false;  // always take the fallback (tests, old kernels)
   int join_mnt_ns = -1;      // not owned; setns(CLONE_NEWNS) into it (group or container)
   bool new_mount_ns = false; // then unshare a mount namespace of its own and attach `mounts`
   const std::vector<PreparedMount>* mounts = nullptr;
@@ -55,6 +60,7 @@ struct SpawnRequest {
 // (OwnedChild); `process.Detach()` hands the pid over to whoever reaps it.
 struct Child {
   OwnedChild process;
+  bool born_in_cgroup = false;  // clone3(CLONE_INTO_CGROUP) was used
   UniqueFd release_w;  // held children: one byte releases them, EOF makes them exit
   UniqueFd status_r;   // status records (non-blocking); EOF after a successful execve or death
   pid_t pid() const { return process.pid(); }

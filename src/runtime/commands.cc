@@ -202,6 +202,8 @@ Result<int> Create(const Globals& g, const Command& c) {
       cg = std::move(*made);
       s.cgroup = cg.path();
       l.req.cgroup_procs_fd = cg.procs_fd();
+      l.req.cgroup_dir_fd = cg.dir_fd();
+      l.req.no_clone_into_cgroup = !cg.fresh();  // an old directory may have been killed
     }
   }
   if (cfg->overlay != OverlayMode::kOff) {
@@ -338,10 +340,12 @@ Result<int> Exec(const Globals& g, const Command& c) {
   if (!p.ok()) return p.status();
   if (c.has("tty") || c.has("t")) p->terminal = true;
   Launch l;
-  UniqueFd cg_procs;
+  UniqueFd cg_procs, cg_dir;
   if (!s->cgroup.empty()) {
     cg_procs.reset(open((s->cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    cg_dir.reset(open(s->cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     l.req.cgroup_procs_fd = cg_procs.get();
+    l.req.cgroup_dir_fd = cg_dir.get();
   }
   if (!s->group.empty()) {
     l.ns.reset(open(("/proc/" + std::to_string(s->pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));

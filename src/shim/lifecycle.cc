@@ -173,16 +173,26 @@ void Lifecycle::CancelSetup(Container& c) {
 
 Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts) {
   if (opts_.cgroup_parent) {
-    std::string path = *opts_.cgroup_parent + "/" + opts_.ns + "/" + c.id;
-    auto cg = Cgroup::Create(path);
-    if (cg.ok()) {
-      c.cgroup = std::move(*cg);
-      if (c.cgroup.Populated()) {  // leftovers of an earlier container with this id
-        log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
-        (void)c.cgroup.Signal(SIGKILL);
+    std::string base = *opts_.cgroup_parent + "/" + opts_.ns + "/" + c.id;
+    // A directory left by an earlier container with this id (a killed shim) is removed if it
+    // is empty, and otherwise its leftovers are killed and left to die there (it is removed
+    // once empty) while this container takes a fresh one ('@' never occurs in an id). Either
+    // way the container's cgroup is new: one that was ever killed cannot take a clone3 child.
+    for (int n = 1; n <= 8 && !c.cgroup.valid(); ++n) {
+      std::string path = n == 1 ? base : base + "@" + std::to_string(n);
+      auto cg = Cgroup::Create(path);
+      if (cg.ok() && !cg->fresh() && cg->Remove().ok()) cg = Cgroup::Create(path);
+      if (!cg.ok()) {
+        log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
+        break;
       }
-    } else {
-      log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
+      if (cg->fresh()) {
+        c.cgroup = std::move(*cg);
+        break;
+      }
+      log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
+      (void)cg->Signal(SIGKILL);
+      cgroups_to_remove_.push_back(std::move(*cg));
     }
   }
   Process& init = *c.init;
@@ -293,6 +303,8 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   req.mounts = mounts;
   if (p.io) req.stdio = p.io->child_fds();
   req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
+  req.cgroup_dir_fd = c.cgroup.valid() ? c.cgroup.dir_fd() : -1;
+  req.no_clone_into_cgroup = c.cgroup.killed() || !c.cgroup.fresh();
   req.hold = hold;
   req.placeholder = c.sandbox && p.is_init();
   req.self_exe = opts_.self_exe;

@@ -108,7 +108,8 @@ TEST_F(BadInputShim, RequestsWithUnknownNamesOrBadPayloads) {
 }
 
 TEST_F(BadInputShim, IdsAreRefusedBeforeAnyPathIsBuilt) {
-  auto parent = DefaultCgroupParent();
+  std::optional<std::string> parent;
+  if (!shim_.cgroup_parent().empty()) parent = shim_.cgroup_parent();
   std::vector<std::string> state_before = Entries(shim_.dir() + "/state");
   struct Case {
     std::string id, want;

@@ -28,7 +28,9 @@
 #include "base/status.h"
 #include "ttrpc.pb.h"
 #include "ttrpc/frame.h"
+#include "base/files.h"
 #include "base/unique_fd.h"
+#include "host/cgroup.h"
 
 namespace reaper::testing {
 
@@ -205,7 +207,18 @@ inline void UnmountUnder(const std::string& dir) {
   for (const auto& m : mps) umount2(m.c_str(), MNT_DETACH);
 }
 
-// A temp dir with the shim daemon serving on <dir>/shim.sock.
+// Kills every process in the cgroup tree at `dir` and removes its directories (deepest
+// first): what one test's shim leaves there cannot reach another test.
+inline void RemoveCgroupTree(const std::string& dir) {
+  if (dir.empty() || access(dir.c_str(), F_OK) != 0) return;
+  std::string cmd = "find '" + dir + "' -depth -type d | while read -r d; do echo 1 > \"$d/cgroup.kill\" 2>/dev/null; "
+                    "for i in $(seq 50); do rmdir \"$d\" 2>/dev/null && break; sleep 0.1; done; done";
+  int r = system(cmd.c_str());
+  (void)r;
+}
+
+// A temp dir with the shim daemon serving on <dir>/shim.sock; its containers' cgroups live
+// under a parent of its own (<cgroup2>/reaper-unit/<dir name>), removed with it.
 class ShimProcess {
  public:
   explicit ShimProcess(const std::string& extra_config = "") {
@@ -214,6 +227,10 @@ class ShimProcess {
     socket_ = dir_ + "/shim.sock";
     events_ = std::make_unique<FakeEvents>(dir_ + "/events.sock");
     UniqueFd l = ListenAt(socket_);
+    auto mountinfo = ReadFile("/proc/self/mountinfo");
+    if (auto root = mountinfo.ok() ? FindCgroup2Mount(*mountinfo) : std::nullopt) {
+      cgroup_parent_ = *root + "/reaper-unit/" + dir_.substr(dir_.rfind('/') + 1);
+    }
     // Host protection state (overlay groups) lives in the temp dir too.
     std::ofstream(dir_ + "/reaper.toml") << "state_root = \"" << dir_ << "/state\"\n" << extra_config;
     pid_ = fork();
@@ -224,6 +241,7 @@ class ShimProcess {
       dup2(null, 1);
       setenv("TTRPC_ADDRESS", (dir_ + "/events.sock").c_str(), 1);
       setenv("REAPER_CONFIG", (dir_ + "/reaper.toml").c_str(), 1);
+      if (!cgroup_parent_.empty()) setenv("REAPER_CGROUP_PARENT", cgroup_parent_.c_str(), 1);
       execl(REAPER_SHIM_BINARY, "containerd-shim-reaper-v2", "-namespace", "unit", "-id", "x", "-address",
             (dir_ + "/containerd.sock").c_str(), "-socket-address", ("unix://" + socket_).c_str(),
             "-socket-fd", "3", "serve", nullptr);
@@ -236,12 +254,15 @@ class ShimProcess {
       waitpid(pid_, nullptr, 0);
     }
     events_.reset();
+    RemoveCgroupTree(cgroup_parent_);
     UnmountUnder(dir_);
     std::string cmd = "rm -rf --one-file-system '" + dir_ + "'";
     int r = system(cmd.c_str());
     (void)r;
   }
   const std::string& dir() const { return dir_; }
+  // Where this shim's containers get their cgroups ("" without cgroup2).
+  const std::string& cgroup_parent() const { return cgroup_parent_; }
   const std::string& socket() const { return socket_; }
   pid_t pid() const { return pid_; }
   FakeEvents& events() { return *events_; }
@@ -269,7 +290,7 @@ class ShimProcess {
   }
 
  private:
-  std::string dir_, socket_;
+  std::string dir_, socket_, cgroup_parent_;
   std::unique_ptr<FakeEvents> events_;
   pid_t pid_ = -1;
   bool exited_ = false;

@@ -155,7 +155,7 @@ TEST_F(ShimTest, MalformedConfigAndDuplicatesAndUnknownIds) {
 }
 
 TEST_F(ShimTest, KillAfterExitIsOkOrNotFound) {
-  ASSERT_EQ(Create("k1", Spec(R"(["sleep","100"])")).code, 0);
+  { auto r = Create("k1", Spec(R"(["sleep","100"])")); ASSERT_EQ(r.code, 0) << r.message; }
   ASSERT_EQ(Simple("Start", "k1").code, 0);
   EXPECT_EQ(Kill("k1", SIGTERM).code, 0);
   EXPECT_EQ(Parse<task::WaitResponse>(Simple("Wait", "k1")).exit_status(), 143u);
@@ -315,6 +315,24 @@ TEST_F(ShimTest, ShutdownExitsOnlyWhenTheLastContainerIsGone) {
 
 namespace reaper {
 namespace {
+
+// A cgroup directory left by an earlier container of the same id, once killed with
+// cgroup.kill (a shim that died mid-teardown): the new container still runs. On kernels such
+// as 6.18 a child cloned into a cgroup that was ever killed is killed at birth, so the shim
+// must take a fresh cgroup.
+TEST_F(ShimTest, ALeftoverKilledCgroupDoesNotKillTheNewInit) {
+  if (shim_.cgroup_parent().empty()) GTEST_SKIP() << "no cgroup2 hierarchy on this node";
+  std::string dir = shim_.cgroup_parent() + "/unit/lk1";
+  ASSERT_EQ(MkdirAll(dir).ok(), true);
+  {
+    UniqueFd k(open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(k);
+    ASSERT_EQ(write(k.get(), "1", 1), 1);
+  }
+  auto [code, out] = Run("lk1", Spec(R"(["echo","alive"])"));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "alive\n");
+}
 
 // The `delete` action after a shim died: kills what the durable record names, reports the
 // recorded exit, and is safe when containerd runs it twice at once.

@@ -98,7 +98,9 @@ TEST(RuntimeCreate, NonUtf8BundleIsRefusedAndLeavesNothing) {
   EXPECT_EQ(Entries(root), std::vector<std::string>{});  // no state dir
   EXPECT_EQ(KillMarked(base), "") << "a child of the failed create still ran";
   auto cg = FindCgroup2Mount(ReadFile("/proc/self/mountinfo").value());
-  if (cg) EXPECT_NE(access((*cg + "/reaper/oci/" + id).c_str(), F_OK), 0) << "cgroup left behind";
+  if (cg) {
+    EXPECT_NE(access((*cg + "/reaper/oci/" + id).c_str(), F_OK), 0) << "cgroup left behind";
+  }
   Sh("rm -rf '" + base + "'");
 }
 
@@ -122,7 +124,9 @@ TEST(RuntimeCreate, FailureAfterTheForkLeavesNothing) {
   EXPECT_EQ(Entries(root), std::vector<std::string>{});
   EXPECT_EQ(KillMarked(base), "") << "a child of the failed create still ran";
   auto cg = FindCgroup2Mount(ReadFile("/proc/self/mountinfo").value());
-  if (cg) EXPECT_NE(access((*cg + "/reaper/oci/" + id).c_str(), F_OK), 0) << "cgroup left behind";
+  if (cg) {
+    EXPECT_NE(access((*cg + "/reaper/oci/" + id).c_str(), F_OK), 0) << "cgroup left behind";
+  }
   Sh("rm -rf '" + base + "'");
 }
 
