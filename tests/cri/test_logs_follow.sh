@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # `reaperctl logs -f` across containerd restarts (issue 12, defect 7). A pod prints a counter
 # line every 100 ms; a follower started before the restarts keeps following through a SIGTERM
-# and then a SIGKILL restart of containerd, prints every line exactly once, and ends (exit 0)
-# with the container's final line once the pod is removed. And the bound: with containerd gone
+# and then a SIGKILL restart of containerd (each outage long enough for the pod to write 20
+# lines that reach the log only after the restart), prints every line exactly once, and ends
+# (exit 0) with the container's final line once the pod is removed. And the bound: with containerd gone
 # longer than --reconnect-timeout and no new output, the follower exits 125 saying why.
 # Sourced by run.sh (lib.sh: the private containerd with CRI, reaperctl as kubelet);
 # containerd is restarted with tests/cri/faults_lib.sh.
@@ -38,6 +39,21 @@ lf_wait_exit() {
   LF_PID=""
 }
 
+# lf_expect <deadline> <what> <command...>: waits until the command succeeds while the follower
+# runs; fails at once, with its exit status and stderr, if the follower ends first.
+lf_follower_ended() { ! kill -0 "$LF_PID" 2>/dev/null; }
+lf_done_or_ended() { "$@" || lf_follower_ended; }
+lf_expect() {
+  local deadline=$1 what=$2 rc=0
+  shift 2
+  assert_wait "$deadline" "$what (waited for: $*)" lf_done_or_ended "$@"
+  if ! "$@" && lf_follower_ended; then
+    wait "$LF_PID" || rc=$?
+    LF_PID=""
+    fail "$what: the follower ended instead, exit status $rc, after $(lf_lines "$LF_PREFIX.out") lines (stderr: $(tr '\n' ' ' <"$LF_PREFIX.err"))"
+  fi
+}
+
 # On the way out: no follower left, and a containerd for the next tests.
 lf_cleanup() {
   if [[ -n $LF_PID ]]; then
@@ -65,11 +81,18 @@ lf_check_counter() {
     END { if (NR == 0) print "empty output"; else if (!final) print "no final line" }' "$1"
 }
 
-# During an outage: the follower noticed that the runtime is gone and is still running.
+# The counter the pod has reached (it also writes each value to a file in the data volume:
+# its log lines pile up in the shim while containerd is down).
+lf_counter() { local v; v=$(cat "$LF_COUNTER" 2>/dev/null); echo "${v:--1}"; }
+lf_counter_beyond() { (( $(lf_counter) > $1 )); }
+
+# During an outage: the follower noticed that the runtime is gone and is still running, and
+# the pod wrote 20 more lines (2 s) that only reach the log once containerd is back.
 lf_during_outage() {
-  local n=$1
-  assert_wait 30 "follower noticed outage $n (stderr: $(tr '\n' ' ' <"$LF_PREFIX.err"))" \
-    lf_err_count_is "$LF_PREFIX.err" "lost the CRI runtime" "$n"
+  local n=$1 c
+  c=$(lf_counter)
+  lf_expect 30 "follower noticed outage $n" lf_err_count_is "$LF_PREFIX.err" "lost the CRI runtime" "$n"
+  assert_wait 30 "counter went on during outage $n (from $c)" lf_counter_beyond $((c + 20))
   kill -0 "$LF_PID" 2>/dev/null || fail "follower exited while containerd was down: $(cat "$LF_PREFIX.err")"
 }
 lf_err_count_is() { [[ $(lf_err_count "$1" "$2") == "$3" ]]; }
@@ -81,8 +104,9 @@ t_logs_follow_across_restarts() {
   out=$LF_PREFIX.out err=$LF_PREFIX.err keep=$E2E_DIR/data/$pod.log
   track "$pod"
   trap lf_cleanup EXIT
+  LF_COUNTER=$E2E_DIR/data/$pod.counter
   write_pod "$f" "$pod" Never "$(container_yaml main \
-    "i=0; trap 'echo final; exit 0' TERM; while :; do echo \$i; i=\$((i+1)); sleep 0.1; done")"
+    "i=0; trap 'echo final; exit 0' TERM; while :; do echo \$i; echo \$i >$LF_COUNTER; i=\$((i+1)); sleep 0.1; done")"
   rctl -q run -d -f "$f" >/dev/null
   assert_wait 60 "counter pod running" container_state_is "$pod" main Running
   log=$(faults_field "$(faults_inspect "$pod")" main log)
@@ -93,16 +117,16 @@ t_logs_follow_across_restarts() {
   ln "$log" "$keep"
 
   lf_follow "$pod" "$LF_PREFIX"
-  assert_wait 30 "follower printing" lf_printed_beyond "$out" 10
+  lf_expect 30 "follower printing" lf_printed_beyond "$out" 10
 
   n=0
   for sig in TERM KILL; do
     n=$((n + 1))
     last=$(grep -cE '^[0-9]+$' "$out")
     faults_restart_containerd "$sig" lf_during_outage "$n"
-    assert_wait 60 "follower reconnected after the SIG$sig restart" \
+    lf_expect 60 "follower reconnected after the SIG$sig restart" \
       lf_err_count_is "$err" "reconnected to the CRI runtime" "$n"
-    assert_wait 60 "follower prints on after the SIG$sig restart ($last lines before)" \
+    lf_expect 60 "follower prints on after the SIG$sig restart ($last lines before)" \
       lf_printed_beyond "$out" $((last + 10))
     kill -0 "$LF_PID" 2>/dev/null || fail "follower ended after the SIG$sig restart"
     log "follower went on across the SIG$sig restart: $(lf_lines "$out") lines"
@@ -137,7 +161,7 @@ t_logs_follow_gives_up() {
   assert_wait 60 "pod running" container_state_is "$pod" main Running
 
   lf_follow "$pod" "$LF_PREFIX" --reconnect-timeout 3
-  assert_wait 30 "follower printed the output" grep -qx two "$out"
+  lf_expect 30 "follower printed the output" grep -qx two "$out"
   faults_stop_containerd KILL
   lf_wait_exit 60
   assert_eq 125 "$LF_RC" "follower's exit status with the runtime gone (stderr: $(cat "$err"))"

@@ -264,9 +264,12 @@ class Follower {
   bool WaitForFile() {
     fd_ = OpenLog(path_, true);
     if (fd_.get() >= 0) return true;
-    const std::string dir = path_.substr(0, path_.rfind('/') == std::string::npos ? 0 : path_.rfind('/'));
+    const size_t slash = path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash);
     // Without a watch (no directory yet) the probe interval still bounds the wait.
-    int wd = dir.empty() ? -1 : inotify_add_watch(ino_.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    int wd = dir.empty() ? -1
+                         : inotify_add_watch(ino_.get(), dir.c_str(),
+                                             IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
     for (;;) {
       bool probed = false;
       auto action = ProbeIfDue(&probed);
