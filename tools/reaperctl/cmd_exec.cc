@@ -20,6 +20,8 @@ int CmdExec(GlobalOptions g, const std::vector<std::string>& words) {
   if (a.positional.size() != 1) throw UsageError("exec: name one pod: exec POD [-c NAME] -- CMD...");
   if (a.after_dashdash.empty()) throw UsageError("exec: give the command after --");
   const bool in = a.Has("stdin"), tty = a.Has("tty");
+  int64_t timeout = 0;  // checked before the runtime is asked anything
+  if (auto t = a.Get("timeout")) timeout = ParseSeconds("timeout", *t);
   CriClient cri(g.endpoint);
   auto pod = FindPod(cri, g.ns, a.positional[0]);
   auto c = PickContainer(ListPodContainers(cri, pod.id()), a.Get("container").value_or(""),
@@ -30,8 +32,6 @@ int CmdExec(GlobalOptions g, const std::vector<std::string>& words) {
     runtime::v1::ExecSyncRequest req;
     req.set_container_id(c.id());
     for (const auto& w : a.after_dashdash) req.add_cmd(w);
-    int64_t timeout = 0;
-    if (auto t = a.Get("timeout")) timeout = ParseSeconds("timeout", *t);
     req.set_timeout(timeout);
     runtime::v1::ExecSyncResponse resp;
     grpc::Status st = cri.TryCall(cri.runtime(), &RuntimeService::Stub::ExecSync, req, &resp,

@@ -49,6 +49,17 @@ std::string Annotation(const google::protobuf::Map<std::string, std::string>& m,
   return it == m.end() ? "" : it->second;
 }
 
+// The grace period reaperctl stored on a container (from terminationGracePeriodSeconds); an
+// annotation someone else garbled gets the default, with a warning.
+int64_t GraceOf(const runtime::v1::Container& c) {
+  const std::string v = Annotation(c.annotations(), kAnnoGracePeriod);
+  if (v.empty()) return kDefaultGracePeriod;
+  if (auto secs = ParseInteger(v, 0, 100000000)) return *secs;
+  Warn("container " + c.metadata().name() + ": annotation " + kAnnoGracePeriod + "=\"" + v +
+       "\" is not a number of seconds; using " + std::to_string(kDefaultGracePeriod));
+  return kDefaultGracePeriod;
+}
+
 std::string StateName(runtime::v1::ContainerState s) {
   switch (s) {
     case runtime::v1::CONTAINER_CREATED: return "Created";
@@ -112,12 +123,7 @@ void RemovePod(CriClient& cri, const GlobalOptions& g, const std::string& pod_id
   std::mutex mu;
   for (const auto& c : ListPodContainers(cri, pod_id)) {
     if (c.state() != runtime::v1::CONTAINER_RUNNING) continue;
-    int64_t secs = kDefaultGracePeriod;
-    if (grace) {
-      secs = *grace;
-    } else if (auto v = Annotation(c.annotations(), kAnnoGracePeriod); !v.empty()) {
-      secs = std::atoll(v.c_str());
-    }
+    const int64_t secs = grace ? *grace : GraceOf(c);
     threads.emplace_back([&cri, &mu, &errors, id = c.id(), secs] {
       runtime::v1::StopContainerRequest req;
       req.set_container_id(id);
@@ -251,16 +257,13 @@ int CmdInspect(GlobalOptions g, const std::vector<std::string>& words) {
 int CmdStop(GlobalOptions g, const std::vector<std::string>& words) {
   auto a = ParseCommand(words, {{"container", 'c', true}, {"timeout", 't', true}}, g);
   if (a.positional.size() != 1) throw UsageError("stop: name one pod");
+  std::optional<int64_t> timeout;
+  if (auto t = a.Get("timeout")) timeout = ParseSeconds("timeout", *t);
   CriClient cri(g.endpoint);
   auto pod = FindPod(cri, g.ns, a.positional[0]);
   auto c = PickContainer(ListPodContainers(cri, pod.id()), a.Get("container").value_or(""),
                          pod.metadata().name());
-  int64_t secs = kDefaultGracePeriod;
-  if (auto v = a.Get("timeout")) {
-    secs = ParseSeconds("timeout", *v);
-  } else if (auto v = Annotation(c.annotations(), kAnnoGracePeriod); !v.empty()) {
-    secs = std::atoll(v.c_str());
-  }
+  const int64_t secs = timeout ? *timeout : GraceOf(c);
   runtime::v1::StopContainerRequest req;
   req.set_container_id(c.id());
   req.set_timeout(secs);
@@ -316,15 +319,17 @@ int CmdUpdate(GlobalOptions g, const std::vector<std::string>& words) {
   auto a = ParseCommand(
       words, {{"container", 'c', true}, {"cpu-shares", 0, true}, {"memory", 0, true}}, g);
   if (a.positional.size() != 1) throw UsageError("update: name one pod");
+  runtime::v1::UpdateContainerResourcesRequest req;
+  auto* r = req.mutable_linux();
+  // cgroup v1 cpu.shares' range, as kubelet clamps it (2..262144)
+  if (auto v = a.Get("cpu-shares"))
+    r->set_cpu_shares(ParseIntOption("cpu-shares", *v, 2, 262144, "relative CPU weight"));
+  if (auto v = a.Get("memory")) r->set_memory_limit_in_bytes(ParseBytes("memory", *v));
   CriClient cri(g.endpoint);
   auto pod = FindPod(cri, g.ns, a.positional[0]);
   auto c = PickContainer(ListPodContainers(cri, pod.id()), a.Get("container").value_or(""),
                          pod.metadata().name());
-  runtime::v1::UpdateContainerResourcesRequest req;
   req.set_container_id(c.id());
-  auto* r = req.mutable_linux();
-  if (auto v = a.Get("cpu-shares")) r->set_cpu_shares(ParseSeconds("cpu-shares", *v));
-  if (auto v = a.Get("memory")) r->set_memory_limit_in_bytes(ParseSeconds("memory", *v));
   cri.Call("UpdateContainerResources", cri.runtime(),
            &RuntimeService::Stub::UpdateContainerResources, req);
   Progress(g, "container " + c.metadata().name() + ": resources updated");

@@ -6,7 +6,7 @@
 
 namespace reaperctl {
 
-CriClient::CriClient(const std::string& endpoint) {
+CriClient::CriClient(const std::string& endpoint, const Options& options) {
   std::string path;
   if (endpoint.rfind("unix://", 0) == 0) {
     path = endpoint.substr(7);
@@ -26,12 +26,13 @@ CriClient::CriClient(const std::string& endpoint) {
   // ExecSync returns up to 16 MiB per stream.
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(16 << 20);
+  if (options.own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   channel_ = grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
   runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
   image_ = runtime::v1::ImageService::NewStub(channel_);
 }
 
-void CriClient::Fail(const char* rpc, const grpc::Status& st) const {
+std::string CriClient::Describe(const char* rpc, const grpc::Status& st) const {
   std::string msg = std::string(rpc) + ": " + st.error_message();
   switch (st.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
@@ -49,7 +50,9 @@ void CriClient::Fail(const char* rpc, const grpc::Status& st) const {
                "containerd's CRI plugin)";
       break;
   }
-  throw Error(msg);
+  return msg;
 }
+
+void CriClient::Fail(const char* rpc, const grpc::Status& st) const { throw Error(Describe(rpc, st)); }
 
 }  // namespace reaperctl

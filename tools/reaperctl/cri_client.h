@@ -17,8 +17,16 @@ inline constexpr char kDefaultEndpoint[] = "unix:///run/containerd/containerd.so
 
 class CriClient {
  public:
-  // `endpoint`: "unix:///path" or a bare absolute path.
-  explicit CriClient(const std::string& endpoint);
+  struct Options {
+    // A connection of this client's own (gRPC otherwise shares one, with its reconnect
+    // back-off, between clients of the same endpoint): a new client then really dials the
+    // socket again, which a follower that reconnects after a runtime restart relies on.
+    bool own_connection = false;
+  };
+  // `endpoint`: "unix:///path" or a bare absolute path. Throws Error if the path is not a
+  // socket (UsageError if the endpoint is malformed). Does not connect yet.
+  explicit CriClient(const std::string& endpoint) : CriClient(endpoint, Options{}) {}
+  CriClient(const std::string& endpoint, const Options& options);
 
   const std::string& endpoint() const { return endpoint_; }
   runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
@@ -50,6 +58,8 @@ class CriClient {
 
   static constexpr std::chrono::milliseconds kDefaultTimeout{120000};
 
+  // "<rpc>: <gRPC message> (<hint>)": the text of the Error that Fail throws.
+  std::string Describe(const char* rpc, const grpc::Status& st) const;
   [[noreturn]] void Fail(const char* rpc, const grpc::Status& st) const;
 
  private:

@@ -23,8 +23,11 @@ commands:
                       containers; waits for them (restartPolicy decides restarts), prints each
                       container's log when it ends, exits with the first non-zero exit code.
                       -d: return once started; --rm: remove the pod afterwards
-  logs [-f] POD [-c NAME]
-                      print a container's log (-f: follow until it exits)
+  logs [-f] [--tail N] [--reconnect-timeout S] POD [-c NAME]
+                      print a container's log; --tail: only its last N lines; -f: follow it
+                      until the container exits or is removed, across runtime restarts
+                      (gives up, exit 125, after S s without the runtime and without new
+                      output; default 60)
   exec [-i] [-t] [--timeout S] POD [-c NAME] -- CMD...
                       run a command in a container (without -i/-t through ExecSync)
   attach [-i] [-t] POD [-c NAME]
@@ -36,7 +39,7 @@ commands:
   rm [--grace S | -f] [--all] POD...
                       stop and remove pods (--all: every pod reaperctl created)
   stats [POD]         container CPU and memory (ListContainerStats)
-  update POD [-c NAME] [--cpu-shares N] [--memory BYTES]
+  update POD [-c NAME] [--cpu-shares N] [--memory SIZE]
                       UpdateContainerResources
   info                runtime version and conditions
 

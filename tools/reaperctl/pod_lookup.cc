@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "cli_args.h"
 #include "errors.h"
 #include "pod_config.h"
 
@@ -50,7 +51,7 @@ namespace {
 int IndexOf(const runtime::v1::Container& c) {
   auto it = c.annotations().find(kAnnoIndex);
   if (it == c.annotations().end()) return 1 << 20;
-  return std::atoi(it->second.c_str());
+  return static_cast<int>(ParseInteger(it->second, 0, 1 << 20).value_or(1 << 20));
 }
 }  // namespace
 

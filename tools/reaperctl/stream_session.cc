@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "cli_args.h"
 #include "errors.h"
 #include "terminal.h"
 #include "websocket.h"
@@ -26,9 +28,7 @@ std::optional<int> ExitCodeFromStatus(const std::string& json, std::string* mess
     for (const auto& c : j["details"]["causes"]) {
       if (!c.is_object() || c.value("reason", "") != "ExitCode") continue;
       const std::string m = c.value("message", "");
-      char* end = nullptr;
-      long code = std::strtol(m.c_str(), &end, 10);
-      if (!m.empty() && *end == '\0') return static_cast<int>(code);
+      if (auto code = ParseInteger(m, INT_MIN, INT_MAX)) return static_cast<int>(*code);
     }
   }
   *message = j.value("message", json);

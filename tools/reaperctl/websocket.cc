@@ -10,6 +10,7 @@
 #include <cstring>
 #include <strings.h>
 
+#include "cli_args.h"
 #include "errors.h"
 #include "terminal.h"
 
@@ -124,10 +125,9 @@ HttpUrl ParseHttpUrl(const std::string& url) {
   }
   if (u.host.empty()) throw Error("no host in URL " + url);
   if (!port.empty()) {
-    char* end = nullptr;
-    long p = std::strtol(port.c_str(), &end, 10);
-    if (*end != '\0' || p <= 0 || p > 65535) throw Error("bad port in URL " + url);
-    u.port = static_cast<uint16_t>(p);
+    auto p = ParseInteger(port, 1, 65535);
+    if (!p) throw Error("bad port \"" + port + "\" in URL " + url);
+    u.port = static_cast<uint16_t>(*p);
   }
   return u;
 }
