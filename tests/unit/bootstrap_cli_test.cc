@@ -143,11 +143,29 @@ class BootstrapCli : public ::testing::Test {
     std::ofstream(dir_ + "/reaper.toml") << "state_root = \"" << dir_ << "/state\"\n";
   }
   void TearDown() override {
-    for (pid_t p : daemons_) {
-      if (!WaitGone(p, 0)) {
-        kill(p, SIGKILL);
-        WaitGone(p, 5000);
+    // Every daemon of this test, also those a failed assertion left unregistered: found by
+    // the marker in their argv (-address <our temp dir>/containerd.sock), with the socket
+    // each was given (-socket-address).
+    for (const auto& e : Entries("/proc")) {
+      long long pid = 0;
+      if (!ParseInt(e, &pid)) continue;
+      std::string cmd = Slurp("/proc/" + e + "/cmdline");
+      std::vector<std::string> argv;
+      for (size_t i = 0, j; i < cmd.size(); i = j + 1) {
+        j = cmd.find('\0', i);
+        if (j == std::string::npos) j = cmd.size();
+        argv.push_back(cmd.substr(i, j - i));
       }
+      bool ours = false;
+      std::string sock;
+      for (size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == "-address" && argv[i + 1] == Grpc()) ours = true;
+        if (argv[i] == "-socket-address") sock = SocketPath(argv[i + 1]);
+      }
+      if (!ours) continue;  // the daemon, or start's child before it re-executes as one
+      kill(static_cast<pid_t>(pid), SIGKILL);
+      WaitGone(static_cast<pid_t>(pid), 5000);
+      if (!sock.empty()) unlink(sock.c_str());
     }
     for (const auto& s : default_sockets_) unlink(s.c_str());
     events_.reset();
@@ -182,7 +200,7 @@ class BootstrapCli : public ::testing::Test {
     p.set_containerd_binary("/usr/bin/containerd");
     return p;
   }
-  // Connects to a started shim: its pid (remembered for teardown), 0 if it does not answer.
+  // Connects to a started shim: its pid, 0 if it does not answer.
   pid_t DaemonOf(const std::string& socket) {
     Client c(socket);
     if (!c.ok()) return 0;
@@ -190,7 +208,6 @@ class BootstrapCli : public ::testing::Test {
     task::ConnectResponse resp;
     Reply r = c.Call("Connect", req);
     if (r.code != 0 || !resp.ParseFromString(r.payload)) return 0;
-    daemons_.push_back(static_cast<pid_t>(resp.shim_pid()));
     return static_cast<pid_t>(resp.shim_pid());
   }
   // Shutdown of an empty daemon: it exits and removes its socket.
@@ -204,7 +221,6 @@ class BootstrapCli : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<testing::FakeEvents> events_;
-  std::vector<pid_t> daemons_;
   std::vector<std::string> default_sockets_;
 };
 
