@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     printf("containerd-shim-reaper-v2:\n  Version: %s\n", REAPER_VERSION);
     return 0;
   }
-  // A flag, not an action, as containerd 2.2+ runs it: `<shim> -info` (docs/protocol.md §3.4).
+  // A flag, not an action, as containerd 2.2+ runs it: `<shim> -info` (docs/protocol.md §2.9).
   if (a.info) return reaper::RunInfo();
   if (a.action == "start") return reaper::RunStart(a);
   if (a.action == "delete") return reaper::RunDelete(a);

@@ -1,7 +1,7 @@
 // What Reaper supports, as an OCI runtime-spec features document (runtime-spec
 // features.md). One document for both binaries: `reaper-runtime features` prints it and
 // `containerd-shim-reaper-v2 -info` returns it inside RuntimeInfo.features
-// (docs/protocol.md §3.4). Pure; any thread.
+// (docs/protocol.md §2.9). Pure; any thread.
 #pragma once
 
 #include <string>

@@ -61,7 +61,7 @@ bool CanConnect(const std::string& path) {
 }
 
 // The name, in the bundle, of the file that records which socket directory `start` used,
-// so `delete` finds the socket whatever containerd's socket_dir (docs/protocol.md §3.5).
+// so `delete` finds the socket whatever containerd's socket_dir (docs/protocol.md §2.4.3).
 constexpr const char* kSocketDirRecord = "reaper-socket-dir";
 
 // Writes one logrus line to the bundle's `log` FIFO, which containerd copies into its own
@@ -189,7 +189,7 @@ Result<pid_t> SpawnDaemon(const ShimArgs& a, const StartInput& in, const std::st
 // The socket named in <bundle>/address is removed only if it is a socket inode with a
 // 64-hex name directly inside the recorded socket directory (<bundle>/reaper-socket-dir;
 // /run/containerd/s for bundles of older versions) and nothing accepts on it: a live
-// grouped shim is never touched (docs/protocol.md §3.5). Holds the directory lock `start`
+// grouped shim is never touched (docs/protocol.md §2.8). Holds the directory lock `start`
 // takes, so a `start` binding a fresh socket at that path cannot interleave.
 void RemoveDeadSocket(const std::string& bundle) {
   auto addr = ReadFile(bundle + "/address", 4096);
@@ -216,7 +216,7 @@ void RemoveDeadSocket(const std::string& bundle) {
 int RunStart(const ShimArgs& a) {
   if (Status st = ValidateId(a.id, "id"); !st.ok()) return Fail(st.message());
   if (a.ns.empty() || a.address.empty()) return Fail("-namespace and -address are required");
-  // stdin: nothing, an options Any or BootstrapParams (docs/protocol.md §3.3); never fatal.
+  // stdin: nothing, an options Any or BootstrapParams (docs/protocol.md §2.4.1-2); never fatal.
   StartInput in = ClassifyStartInput(ReadStdin(STDIN_FILENO), a.id, a.ns);
   std::string bundle = Cwd();
   if (in.kind == StdinKind::kUnknown) {
@@ -265,7 +265,7 @@ int RunStart(const ShimArgs& a) {
 }
 
 int RunInfo() {
-  ReadStdin(STDIN_FILENO);  // the runtime options, if any: Reaper has none (docs/protocol.md §3.4)
+  ReadStdin(STDIN_FILENO);  // the runtime options, if any: Reaper has none (docs/protocol.md §2.9)
   std::string out = EncodeRuntimeInfo(REAPER_VERSION, REAPER_REVISION);
   if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
     return Fail(std::string("write RuntimeInfo: ") + strerror(errno));

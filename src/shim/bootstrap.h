@@ -1,4 +1,4 @@
-// The shim binary's actions as containerd runs them (docs/protocol.md §2 and §3):
+// The shim binary's actions as containerd runs them (docs/protocol.md §2):
 //   start  — read stdin (nothing, options Any or 2.3 BootstrapParams), find or create the
 //            group's daemon in the socket directory, print its plain address;
 //   delete — clean up after one container from its durable record, print DeleteResponse;

@@ -1,5 +1,5 @@
 // The bytes containerd hands the shim binary and takes back, outside ttrpc
-// (docs/protocol.md §3): what `start` finds on stdin (nothing, a runtime-options Any, or a
+// (docs/protocol.md §2.4, §2.9): what `start` finds on stdin (nothing, a runtime-options Any, or a
 // containerd 2.3 BootstrapParams), the socket directory 2.3 hands over, and the RuntimeInfo
 // `-info` prints. Pure code, except ReadStdin (one fd, bounded in size and time).
 #pragma once
@@ -16,7 +16,7 @@
 
 namespace reaper {
 
-// containerd's Go shim reads at most this much stdin (docs/protocol.md §3.2).
+// containerd's Go shim reads at most this much stdin (docs/protocol.md §2.4.1).
 inline constexpr size_t kMaxStdinBytes = 10u << 20;
 // containerd writes stdin from memory as soon as the binary runs; a stdin that has not
 // reached EOF by then is not containerd's (a test's terminal-less pipe, say) and is ignored.
@@ -58,7 +58,7 @@ struct StartInput {
   bool debug() const { return kind == StdinKind::kBootstrap && log_level <= kBootstrapLogLevelDebug; }
 };
 
-// Tells the stdin shapes apart (docs/protocol.md §3.3). An options Any also decodes as a
+// Tells the stdin shapes apart (docs/protocol.md §2.4.2). An options Any also decodes as a
 // valid BootstrapParams (instance_id = type URL, namespace = value), so the bytes are
 // BootstrapParams only if they decode as such AND either instance_id/namespace equal the
 // -id/-namespace flags or containerd_version/socket_dir is present; otherwise they are an
@@ -67,14 +67,14 @@ StartInput ClassifyStartInput(const StdinBytes& in, std::string_view id, std::st
 
 // The socket directory of BootstrapParams.socket_dir, cleaned: absolute, not "/", no NUL,
 // at most kMaxSocketDirLen characters after cleaning (containerd's own rule,
-// docs/protocol.md §3.5). The error says which rule failed.
+// docs/protocol.md §2.4.3). The error says which rule failed.
 inline constexpr size_t kMaxSocketDirLen = 42;
 Result<std::string> ValidateSocketDir(std::string_view dir);
 
 // True for a 64-character lowercase hex name (a socket name `start` creates).
 bool IsSocketName(std::string_view name);
 
-// The serialized containerd.types.RuntimeInfo `-info` prints (docs/protocol.md §3.4).
+// The serialized containerd.types.RuntimeInfo `-info` prints (docs/protocol.md §2.9).
 inline constexpr std::string_view kRuntimeName = "io.containerd.reaper.v2";
 inline constexpr std::string_view kFeaturesTypeUrl =
     "types.containerd.io/opencontainers/runtime-spec/1/features/Features";

@@ -1,5 +1,5 @@
-// Command line of containerd-shim-reaper-v2 in Go `flag` syntax (docs/protocol.md §2), and the
-// socket address containerd expects (§3.5). Pure code.
+// Command line of containerd-shim-reaper-v2 in Go `flag` syntax (docs/protocol.md §2.2), and the
+// socket address containerd expects (§2.4.3). Pure code.
 #pragma once
 
 #include <string>
@@ -29,7 +29,7 @@ struct ShimArgs {
 Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv);
 
 // Where shim sockets live unless containerd 2.3 hands over BootstrapParams.socket_dir
-// (docs/protocol.md §3.5).
+// (docs/protocol.md §2.4.3).
 inline constexpr std::string_view kSocketDir = "/run/containerd/s";
 
 // "unix://<dir>/<sha256(Clean(address/ns/group))>", as containerd's shim package computes it.

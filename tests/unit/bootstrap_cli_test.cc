@@ -1,5 +1,5 @@
 // The real containerd-shim-reaper-v2 binary as containerd 1.6 and 2.x run it
-// (docs/protocol.md §2–§3): `-info`, `start` with every stdin shape and a 2.3 socket_dir,
+// (docs/protocol.md §2): `-info`, `start` with every stdin shape and a 2.3 socket_dir,
 // `delete` and the sockets it may remove. containerd is faked: a gRPC address in a temp dir
 // that nobody serves and an events socket (FakeEvents).
 #include <fcntl.h>
@@ -267,18 +267,23 @@ TEST_F(BootstrapCli, StartAcceptsEveryStdinShapeInTheDefaultDir) {
   struct Shape {
     std::string name;
     std::optional<std::string> input;
+    std::string logged;  // the line `start` leaves in containerd's log ("" = none)
   };
+  const std::string warn = "level=warning msg=\"start: ignoring stdin\" reason=";
   std::vector<Shape> shapes = {
-      {"closed", std::nullopt},
-      {"empty", ""},
-      {"options", any.SerializeAsString()},
-      {"params", Params("params").SerializeAsString()},
-      {"garbage", std::string("\x00\xff garbage \x07", 12)},
-      {"oversized", std::string((10u << 20) + 1, '\x0a')},
+      {"closed", std::nullopt, ""},
+      {"empty", "", ""},
+      {"options", any.SerializeAsString(), ""},
+      {"params", Params("params").SerializeAsString(), ""},
+      {"garbage", std::string("\x00\xff garbage \x07", 12),
+       warn + "\"stdin is neither BootstrapParams nor a runtime-options Any (12 bytes)\""},
+      {"oversized", std::string((10u << 20) + 1, '\x0a'), warn + "\"stdin is larger than 10485760 bytes\""},
   };
   for (const auto& s : shapes) {
     SCOPED_TRACE(s.name);
     std::string b = Bundle(s.name);
+    ASSERT_EQ(mkfifo((b + "/log").c_str(), 0700), 0);  // containerd's log FIFO
+    UniqueFd log(open((b + "/log").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     std::string want = SocketAddress(Grpc(), "unit", s.name);
     default_sockets_.push_back(SocketPath(want));
     Ran r = RunShim(StartArgs(s.name), s.input, b, Env());
@@ -291,8 +296,24 @@ TEST_F(BootstrapCli, StartAcceptsEveryStdinShapeInTheDefaultDir) {
     EXPECT_EQ(Slurp(b + "/reaper-socket-dir"), "/run/containerd/s");
     pid_t d = DaemonOf(SocketPath(want));
     ASSERT_GT(d, 0);
+    // What `start` logged (the daemon's own lines follow it in the same FIFO).
+    char buf[8192];
+    ssize_t n = read(log.get(), buf, sizeof buf);
+    std::string text = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    if (s.logged.empty()) {
+      EXPECT_EQ(text.find("start:"), std::string::npos) << text;
+    } else {
+      EXPECT_NE(text.find(s.logged), std::string::npos) << text;
+    }
     StopDaemon(SocketPath(want), d);
   }
+}
+
+// Flags the daemon is re-executed with are parsed whole.
+TEST_F(BootstrapCli, FlagValuesAreParsedWhole) {
+  Ran r = RunShim({"-namespace", "unit", "-socket-fd", "3abc", "serve"}, "", dir_, {});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "containerd-shim-reaper-v2: invalid value \"3abc\" for flag -socket-fd: want a file descriptor number\n");
 }
 
 // 2.3: BootstrapParams with socket_dir, an [options] extension, log level DEBUG and no
@@ -373,6 +394,9 @@ TEST_F(BootstrapCli, BadSocketDirIsAClearErrorAndLeavesNothing) {
   chmod(wide.c_str(), 0777);
   std::string file = dir_ + "/f";
   std::ofstream(file) << "x";
+  std::string foreign = dir_ + "/o";
+  mkdir(foreign.c_str(), 0700);
+  ASSERT_EQ(chown(foreign.c_str(), 65534, 65534), 0);
   std::string lnk = dir_ + "/l";
   ASSERT_EQ(symlink((dir_ + "/state").c_str(), lnk.c_str()), 0);
   struct Case {
@@ -386,6 +410,7 @@ TEST_F(BootstrapCli, BadSocketDirIsAClearErrorAndLeavesNothing) {
       {wide, "socket_dir " + wide + " is writable by others (mode 777)"},
       {file, "socket_dir is not a directory: " + file},
       {lnk, "socket_dir is not a directory: " + lnk},
+      {foreign, "socket_dir " + foreign + " is owned by uid 65534, not 0"},
   };
   mkdir((dir_ + "/state").c_str(), 0700);
   for (const auto& c : cases) {

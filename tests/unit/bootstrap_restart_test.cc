@@ -1,5 +1,5 @@
 // What containerd 2.x relies on after it restarts and on every stats poll
-// (docs/protocol.md §3.6, §3.7): Pids lists every live process of a container (it deletes
+// (docs/protocol.md §3.3, §3.7, §2.7): Pids lists every live process of a container (it deletes
 // app containers that report none), a Shutdown on one container's connection never stops a
 // grouped shim that still serves others, and Stats answers NotFound, never an empty message.
 // The real daemon, driven over ttrpc.

@@ -1,4 +1,4 @@
-// Pure tests of what containerd hands the shim binary outside ttrpc (docs/protocol.md §3):
+// Pure tests of what containerd hands the shim binary outside ttrpc (docs/protocol.md §2.4, §2.9):
 // the stdin classifier, socket_dir validation, RuntimeInfo, and the flags of -info and
 // -socket-fd.
 #include "shim/bootstrap_wire.h"
