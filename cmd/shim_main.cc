@@ -1,4 +1,5 @@
 // containerd-shim-reaper-v2: entry point. See src/shim/bootstrap.h and src/shim/daemon.h.
+#include <fcntl.h>
 #include <sys/prctl.h>
 
 #include <cstdio>
@@ -13,6 +14,11 @@
 #include "version.h"
 
 int main(int argc, char** argv) {
+  // A closed stdin/stdout/stderr would let the next socket or file take fd 0-2, and the
+  // daemon's stdio would then be that socket: fill the gaps with /dev/null first.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return 1;
+  }
   // The daemon and the placeholder are re-executed through /proc/self/exe; give them
   // recognisable names in ps/top (comm holds 15 characters, as for runc's shim).
   if (argc > 1 && strcmp(argv[1], reaper::kPauseArg) == 0) {
@@ -30,6 +36,8 @@ int main(int argc, char** argv) {
     printf("containerd-shim-reaper-v2:\n  Version: %s\n", REAPER_VERSION);
     return 0;
   }
+  // A flag, not an action, as containerd 2.2+ runs it: `<shim> -info` (docs/protocol.md §2.9).
+  if (a.info) return reaper::RunInfo();
   if (a.action == "start") return reaper::RunStart(a);
   if (a.action == "delete") return reaper::RunDelete(a);
   if (a.action == "serve") {

@@ -15,6 +15,7 @@
 
 #include "base/proc.h"
 #include "host/cgroup.h"
+#include "host/features.h"
 #include "base/files.h"
 #include "base/paths.h"
 #include "base/remove_tree.h"
@@ -415,19 +416,7 @@ Result<int> List(const Globals& g, const Command& c) {
 }
 
 Result<int> Features() {
-  json f = {{"ociVersionMin", "1.0.0"},
-            {"ociVersionMax", "1.1.0"},
-            {"hooks", json::array()},
-            {"mountOptions", {"bind", "rbind", "ro", "rw"}},
-            {"linux",
-             {{"namespaces", json::array()},
-              {"capabilities", json::array()},
-              {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
-              {"seccomp", {{"enabled", false}}},
-              {"apparmor", {{"enabled", false}}},
-              {"selinux", {{"enabled", false}}}}},
-            {"annotations", {{"io.github.reaper.runtime", "host-process"}}}};
-  printf("%s\n", f.dump(2).c_str());
+  printf("%s\n", FeaturesJson(2).c_str());
   return 0;
 }
 }  // namespace

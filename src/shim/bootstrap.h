@@ -1,15 +1,22 @@
-// The shim binary's actions as containerd runs them (protocol.md §2):
-//   start  — find or create the group's daemon, print its address;
+// The shim binary's actions as containerd runs them (docs/protocol.md §2):
+//   start  — read stdin (nothing, options Any or 2.3 BootstrapParams), find or create the
+//            group's daemon in the socket directory, print its plain address;
 //   delete — clean up after one container from its durable record, print DeleteResponse;
-//   serve  — (internal) the daemon itself, see shim_daemon.h.
+//   -info  — print RuntimeInfo (containerd 2.2+ runs it before every task Create);
+//   serve  — (internal) the daemon itself, see daemon.h.
+// Each runs single-threaded in a short-lived process and may block (stdin is read with a
+// deadline, kStdinDeadline in bootstrap_wire.h).
 #pragma once
 
 #include "shim/shim_args.h"
 
 namespace reaper {
 
-// Each returns the process exit code. Output goes to stdout exactly as containerd expects.
+// Each returns the process exit code. Output goes to stdout exactly as containerd expects;
+// on success nothing else is written to stdout or stderr.
 int RunStart(const ShimArgs& args);
 int RunDelete(const ShimArgs& args);
+// Needs no flags, no environment and no stdin; reads stdin to EOF if there is one.
+int RunInfo();
 
 }  // namespace reaper

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "base/files.h"
 #include "base/paths.h"
 #include "base/sha256.h"
 
@@ -12,7 +13,7 @@ bool IsAction(const std::string& a) { return a == "start" || a == "delete" || a 
 
 Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv) {
   ShimArgs out;
-  static const std::set<std::string> kBool = {"debug", "v", "version", "h", "help"};
+  static const std::set<std::string> kBool = {"debug", "info", "v", "version", "h", "help"};
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (a.size() < 2 || a[0] != '-' || a == "--") {
@@ -31,6 +32,7 @@ Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv) {
     if (kBool.count(name)) {
       bool on = !has_value || value == "true" || value == "1";
       if (name == "debug") out.debug = on;
+      if (name == "info") out.info = on;
       if (name == "v" || name == "version") out.action = "version";
       continue;
     }
@@ -55,11 +57,12 @@ Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv) {
     else if (name == "bundle") out.bundle = value;
     else if (name == "socket-address") out.socket_address = value;
     else if (name == "socket-fd") {
-      try {
-        out.socket_fd = std::stoi(value);
-      } catch (...) {
-        return Status(Code::kInvalidArgument, "invalid -socket-fd: " + value);
+      long long fd = -1;
+      if (!ParseInt(value, &fd) || fd < 0 || fd > 1 << 20) {
+        return Status(Code::kInvalidArgument,
+                      "invalid value \"" + value + "\" for flag -socket-fd: want a file descriptor number");
       }
+      out.socket_fd = static_cast<int>(fd);
     }
   }
   return out;

@@ -1,5 +1,5 @@
-// Command line of containerd-shim-reaper-v2 in Go `flag` syntax (protocol.md §2.2), and the
-// socket address containerd expects (§2.4). Pure code.
+// Command line of containerd-shim-reaper-v2 in Go `flag` syntax (docs/protocol.md §2.2), and the
+// socket address containerd expects (§2.4.3). Pure code.
 #pragma once
 
 #include <string>
@@ -17,15 +17,19 @@ struct ShimArgs {
   std::string id;              // -id
   std::string bundle;          // -bundle
   bool debug = false;          // -debug
+  bool info = false;           // -info: print RuntimeInfo and exit (containerd 2.2+)
   int socket_fd = -1;          // -socket-fd (internal: the daemon's inherited listener)
   std::string socket_address;  // -socket-address (internal: unix://... of that listener)
-  std::string action;          // start | delete | serve | -v
+  std::string action;          // start | delete | serve | "version" (-v)
 };
 
 // Accepts -flag value, -flag=value and --flag; unknown flags are ignored (a following
-// argument that is not an action or a flag is taken as their value).
+// argument that is not an action or a flag is taken as their value). A value that does not
+// fit its flag (e.g. `-socket-fd 3abc`) is an error naming the flag.
 Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv);
 
+// Where shim sockets live unless containerd 2.3 hands over BootstrapParams.socket_dir
+// (docs/protocol.md §2.4.3).
 inline constexpr std::string_view kSocketDir = "/run/containerd/s";
 
 // "unix://<dir>/<sha256(Clean(address/ns/group))>", as containerd's shim package computes it.
