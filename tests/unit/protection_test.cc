@@ -106,6 +106,7 @@ TEST_F(ProtectionTest, IdentityForInitAndExec) {
   EXPECT_EQ(o, "1000\n1000\n1000 2000\n");
   auto [c2, o2] = Exec("u1", "e2", R"({"args":["id","-G"],"cwd":"/","user":{"uid":1000,"gid":1000}})");
   EXPECT_EQ(o2, "1000\n");  // an empty list clears supplementary groups
+  init_reader.ReadUntil("1000 2000\n");  // the init's script has printed all before it is killed
   Kill("u1", SIGKILL);
   Simple("Wait", "u1");
   EXPECT_EQ(init_reader.ReadAll(), "1000\n1000\n1000 2000\n");

@@ -23,8 +23,20 @@ inline std::string Spec(const std::string& args_json, const std::string& extra =
 class FifoReader {
  public:
   explicit FifoReader(const std::string& path) : fd_(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {}
+  // Reads until `needle` has arrived (or EOF / timeout); keeps the rest for ReadAll.
+  std::string ReadUntil(const std::string& needle, int timeout_ms = 10000) {
+    char buf[4096];
+    while (pending_.find(needle) == std::string::npos) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (poll(&p, 1, timeout_ms) <= 0) break;
+      ssize_t n = read(fd_.get(), buf, sizeof buf);
+      if (n <= 0 && !(n < 0 && errno == EAGAIN)) break;
+      if (n > 0) pending_.append(buf, static_cast<size_t>(n));
+    }
+    return pending_;
+  }
   std::string ReadAll(int timeout_ms = 10000) {
-    std::string out;
+    std::string out = std::exchange(pending_, std::string());
     char buf[65536];
     for (;;) {
       pollfd p{fd_.get(), POLLIN, 0};
@@ -42,6 +54,7 @@ class FifoReader {
 
  private:
   UniqueFd fd_;
+  std::string pending_;
 };
 
 class ShimTest : public ::testing::Test {
