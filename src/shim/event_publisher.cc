@@ -36,7 +36,7 @@ EventPublisher::EventPublisher(Reactor& reactor, std::string ttrpc_address, std:
   // A disconnect with the head in flight reaches OnReply first (kDisconnected), which retries.
   // Without one there is nothing to do: the next Publish() connects again.
   client_.SetDisconnectCallback(
-      [this](const Status& why) { log::Debug("events: disconnected", {{"reason", why.message()}}); });
+      [](const Status& why) { log::Debug("events: disconnected", {{"reason", why.message()}}); });
 }
 
 EventPublisher::~EventPublisher() {

@@ -212,14 +212,21 @@ class FakeTtrpcServer {
       if (answer_) resp = answer_(rq);
     }
     std::string frame = ttrpc::EncodeFrame(rq.stream, ttrpc::kTypeResponse, resp.SerializeAsString());
+    // Recorded before the send: once the client has the reply, the test must see it here.
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      answered_.push_back(rq);
+    }
     size_t off = 0;
     while (off < frame.size()) {
       ssize_t n = send(c.fd.get(), frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;  // the client went away
+      if (n <= 0) {  // the client went away: not answered after all
+        std::lock_guard<std::mutex> l(mu_);
+        answered_.pop_back();
+        return;
+      }
       off += static_cast<size_t>(n);
     }
-    std::lock_guard<std::mutex> l(mu_);
-    answered_.push_back(rq);
   }
 
   std::string path_;
