@@ -1,33 +1,56 @@
 #include "shim/event_publisher.h"
 
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
+#include <utility>
 
-#include "events.pb.h"
 #include "base/log.h"
-#include "ttrpc.pb.h"
+#include "events.pb.h"
 
 namespace reaper {
+namespace {
 
-EventPublisher::EventPublisher(Reactor& reactor, std::string ttrpc_address, std::string ns)
-    : reactor_(reactor), address_(std::move(ttrpc_address)), ns_(std::move(ns)) {
-  if (address_.rfind("unix://", 0) == 0) address_ = address_.substr(7);
+constexpr char kService[] = "containerd.services.events.ttrpc.v1.Events";
+
+std::string SocketPath(std::string address) {
+  if (address.rfind("unix://", 0) == 0) address.erase(0, 7);
+  return address;
+}
+
+// Error replies worth a re-send: containerd (or its ttrpc server) gave up on the request, it
+// did not judge the envelope.
+bool Transient(Code c) {
+  return c == Code::kUnavailable || c == Code::kDeadlineExceeded || c == Code::kCanceled;
+}
+
+}  // namespace
+
+EventPublisher::EventPublisher(Reactor& reactor, std::string ttrpc_address, std::string ns,
+                               EventPublisherOptions opts)
+    : reactor_(reactor),
+      address_(SocketPath(std::move(ttrpc_address))),
+      ns_(std::move(ns)),
+      opts_(opts),
+      client_(reactor, address_) {
+  opts_.max_queued = std::max<size_t>(opts_.max_queued, 1);
+  // A disconnect with the head in flight reaches OnReply first (kDisconnected), which retries.
+  // Without one there is nothing to do: the next Publish() connects again.
+  client_.SetDisconnectCallback(
+      [](const Status& why) { log::Debug("events: disconnected", {{"reason", why.message()}}); });
 }
 
 EventPublisher::~EventPublisher() {
   if (retry_timer_) reactor_.CancelTimer(retry_timer_);
-  if (fd_) reactor_.Remove(fd_.get());
+  if (drop_log_timer_) reactor_.CancelTimer(drop_log_timer_);
+  if (drops_unlogged_) WriteDropLog();
+  if (!queue_.empty()) {
+    log::Warn("events: not delivered before exit", {{"events", std::to_string(queue_.size())}});
+  }
 }
 
 void EventPublisher::Publish(const std::string& topic, const std::string& type_name,
                              const std::string& value) {
+  if (address_.empty()) return;
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   containerd::events::ForwardRequest req;
@@ -38,11 +61,9 @@ void EventPublisher::Publish(const std::string& topic, const std::string& type_n
   env->set_topic(topic);
   env->mutable_event()->set_type_url(type_name);
   env->mutable_event()->set_value(value);
-  if (queue_.size() >= kMaxQueued) {
-    log::Warn("event queue full; dropping the oldest event");
-    queue_.pop_front();
-  }
-  queue_.push_back(req.SerializeAsString());
+  size_t unsent = queue_.size() - (!queue_.empty() && queue_.front().sent ? 1 : 0);
+  if (unsent >= opts_.max_queued) Drop();
+  queue_.push_back(Event{req.SerializeAsString(), topic, false});
   Kick();
 }
 
@@ -54,102 +75,89 @@ void EventPublisher::OnIdle(std::function<void()> done) {
   on_idle_ = std::move(done);
 }
 
+void EventPublisher::Drop() {
+  // The head is protected once sent: containerd may have it, and its reply pops the head.
+  auto victim = queue_.begin() + (queue_.front().sent ? 1 : 0);
+  queue_.erase(victim);
+  ++dropped_;
+  ++drops_unlogged_;
+  if (!drop_log_timer_) LogDrops();
+}
+
+void EventPublisher::WriteDropLog() {
+  log::Warn("events: queue full; dropped the oldest unsent events",
+            {{"dropped", std::to_string(drops_unlogged_)},
+             {"dropped_total", std::to_string(dropped_)},
+             {"max_queued", std::to_string(opts_.max_queued)}});
+  drops_unlogged_ = 0;
+}
+
+// One line now, then at most one per interval while drops go on.
+void EventPublisher::LogDrops() {
+  drop_log_timer_ = 0;
+  if (drops_unlogged_ == 0) return;  // a quiet interval ends the rate limit
+  WriteDropLog();
+  drop_log_timer_ = reactor_.AddTimer(opts_.drop_log_interval, [this] { LogDrops(); });
+}
+
 void EventPublisher::Kick() {
-  if (address_.empty() || in_flight_ || retry_timer_ || queue_.empty()) return;
-  if (!fd_) Connect();
-  if (fd_) SendHead();
-}
-
-void EventPublisher::Connect() {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (!fd || address_.size() >= sizeof sa.sun_path) {
-    Retry();
-    return;
-  }
-  memcpy(sa.sun_path, address_.c_str(), address_.size() + 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS &&
-      errno != EAGAIN) {
-    log::Debug("events: connect failed", {{"address", address_}, {"error", strerror(errno)}});
-    Retry();
-    return;
-  }
-  fd_ = std::move(fd);
-  decoder_ = ttrpc::FrameDecoder();
-  next_stream_ = 1;
-  out_.clear();
-  if (!reactor_.Add(fd_.get(), EPOLLIN | EPOLLRDHUP, [this](uint32_t ev) { OnEvent(ev); }).ok()) {
-    fd_.reset();
-    Retry();
-  }
-}
-
-void EventPublisher::SendHead() {
-  ::ttrpc::Request req;
-  req.set_service("containerd.services.events.ttrpc.v1.Events");
-  req.set_method("Forward");
-  req.set_payload(queue_.front());
-  req.set_timeout_nano(5'000'000'000);
-  auto* md = req.add_metadata();
-  md->set_key("containerd-namespace-ttrpc");
-  md->set_value(ns_);
-  out_ += ttrpc::EncodeFrame(next_stream_, ttrpc::kTypeRequest, req.SerializeAsString());
-  next_stream_ += 2;
-  in_flight_ = true;
-  OnEvent(EPOLLOUT);
-}
-
-void EventPublisher::OnEvent(uint32_t ev) {
-  if (!fd_) return;
-  if ((ev & EPOLLOUT) && !out_.empty()) {
-    ssize_t n = send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
-    if (n > 0) out_.erase(0, static_cast<size_t>(n));
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return Disconnect(strerror(errno));
-    uint32_t want_out = out_.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT);
-    (void)reactor_.Modify(fd_.get(), EPOLLIN | EPOLLRDHUP | want_out);
-  }
-  if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) return;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd_.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) return Disconnect(n == 0 ? "connection closed" : strerror(errno));
-    decoder_.Feed(buf, static_cast<size_t>(n));
-  }
-  while (auto f = decoder_.Next()) {
-    if (f->header.type != ttrpc::kTypeResponse || !in_flight_) continue;
-    ::ttrpc::Response resp;
-    if (resp.ParseFromString(f->payload) && resp.has_status() && resp.status().code() != 0) {
-      // containerd rejected this envelope; retrying it cannot succeed.
-      log::Warn("containerd rejected an event", {{"error", resp.status().message()}});
+  while (!address_.empty() && !in_flight_ && !retry_timer_ && !queue_.empty()) {
+    Status st = client_.Connect();  // a no-op while connected
+    if (!st.ok()) return Reconnect(st);
+    Event& head = queue_.front();
+    st = client_.Call(kService, "Forward", head.request, {{"containerd-namespace-ttrpc", ns_}},
+                      opts_.request_timeout, [this](ttrpc::CallResult r) { OnReply(std::move(r)); });
+    if (st.code() == Code::kResourceExhausted) {  // cannot be sent at all
+      log::Warn("events: event too large to send", {{"topic", head.topic}, {"error", st.message()}});
+      ++rejected_;
+      queue_.pop_front();
+      continue;
     }
-    in_flight_ = false;
-    failures_ = 0;
-    queue_.pop_front();
-    if (queue_.empty()) {
-      if (on_idle_) std::exchange(on_idle_, nullptr)();
-      return;
-    }
-    SendHead();
-    return;
+    if (!st.ok()) return Reconnect(st);
+    head.sent = true;
+    in_flight_ = true;
   }
+  if (queue_.empty() && on_idle_) std::exchange(on_idle_, nullptr)();
 }
 
-void EventPublisher::Disconnect(const char* why) {
-  log::Debug("events: disconnected", {{"reason", why}});
-  if (fd_) reactor_.Remove(fd_.get());
-  fd_.reset();
+void EventPublisher::OnReply(ttrpc::CallResult r) {
   in_flight_ = false;
-  out_.clear();
-  Retry();
+  if (r.replied() && r.status.ok()) return Acknowledge();
+  if (r.replied() && !Transient(r.status.code())) {
+    log::Warn("events: containerd rejected an event",
+              {{"topic", queue_.front().topic}, {"error", r.status.message()}});
+    ++rejected_;
+    queue_.pop_front();
+    return Kick();
+  }
+  // Timed out, disconnected, or containerd gave up on it: a fresh connection (Reconnect closes
+  // this one, so a late reply can never be taken for the re-send's), then the same head again.
+  Reconnect(r.status);
 }
 
-void EventPublisher::Retry() {
+void EventPublisher::Acknowledge() {
+  queue_.pop_front();
+  ++delivered_;
+  if (failures_ > 0) {
+    log::Info("events: delivering again", {{"failed_attempts", std::to_string(failures_)}});
+    failures_ = 0;
+  }
+  Kick();
+}
+
+void EventPublisher::Reconnect(const Status& why) {
+  client_.Close();
   if (retry_timer_) return;
   ++failures_;
-  auto delay = std::chrono::milliseconds(std::min(100 * failures_, 5000));
+  if (failures_ == 1) {
+    log::Warn("events: cannot deliver to containerd; retrying with back-off",
+              {{"address", address_}, {"error", why.message()}, {"queued", std::to_string(queue_.size())}});
+  } else {
+    log::Debug("events: retry failed", {{"error", why.message()}, {"attempt", std::to_string(failures_)}});
+  }
+  auto delay = opts_.backoff_initial;
+  for (int i = 1; i < failures_ && delay < opts_.backoff_max; ++i) delay *= 2;
+  delay = std::min(delay, opts_.backoff_max);
   retry_timer_ = reactor_.AddTimer(delay, [this] {
     retry_timer_ = 0;
     Kick();

@@ -17,6 +17,9 @@ namespace reaper::ttrpc {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Reactor& r, Server& s, UniqueFd fd) : reactor_(r), server_(s), fd_(std::move(fd)) {}
+  ~Connection() {
+    if (fd_) reactor_.Remove(fd_.get());  // the server went away with this connection open
+  }
   Status Start() {
     return reactor_.Add(fd_.get(), EPOLLIN | EPOLLRDHUP, [this](uint32_t ev) { OnEvent(ev); });
   }
@@ -145,7 +148,10 @@ std::string EncodeResponseFrame(uint32_t stream, const Status& status, const std
 
 Server::Server(Reactor& reactor, UniqueFd listen_fd) : reactor_(reactor), listen_fd_(std::move(listen_fd)) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  StopAccepting();
+  conns_.clear();  // each Connection leaves the reactor and closes its socket
+}
 
 void Server::Register(const std::string& service, const std::string& method, Handler h) {
   services_[service][method] = std::move(h);
@@ -157,10 +163,17 @@ Status Server::Start() {
   if (fl < 0 || fcntl(listen_fd_.get(), F_SETFL, fl | O_NONBLOCK) != 0) {
     return Status::FromErrno(errno, "listener O_NONBLOCK");
   }
+  return WatchListener();
+}
+
+Status Server::WatchListener() {
   return reactor_.Add(listen_fd_.get(), EPOLLIN, [this](uint32_t) { Accept(); });
 }
 
 void Server::StopAccepting() {
+  if (accept_timer_) reactor_.CancelTimer(accept_timer_);
+  accept_timer_ = 0;
+  accept_paused_ = false;
   if (!listen_fd_) return;
   reactor_.Remove(listen_fd_.get());
   listen_fd_.reset();
@@ -171,8 +184,13 @@ void Server::Accept() {
     UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN) log::Warn("accept failed", {{"error", strerror(errno)}});
+      if (errno != EAGAIN) PauseAccepting(errno);
       return;
+    }
+    if (accept_failures_ > 0 && std::chrono::steady_clock::now() - accept_logged_ >= kAcceptLogInterval) {
+      log::Info("accepting connections again", {{"failed_accepts", std::to_string(accept_failures_)}});
+      accept_failures_ = 0;
+      accept_logged_ = std::chrono::steady_clock::now();
     }
     ucred cred{};
     socklen_t len = sizeof cred;
@@ -193,7 +211,51 @@ void Server::Accept() {
   }
 }
 
-void Server::Closed(int fd) { conns_.erase(fd); }
+// A level-triggered listener whose accept fails (EMFILE: the backlog stays non-empty) would
+// wake the loop at once, forever. Off the loop until an fd is freed or the timer fires.
+void Server::PauseAccepting(int err) {
+  ++accept_failures_;
+  auto now = std::chrono::steady_clock::now();
+  if (!ever_logged_ || now - accept_logged_ >= kAcceptLogInterval) {
+    ever_logged_ = true;
+    log::Warn("accept failed; not accepting until a connection closes or a retry",
+              {{"error", strerror(err)},
+               {"failed_accepts", std::to_string(accept_failures_)},
+               {"connections", std::to_string(conns_.size())}});
+    accept_failures_ = 0;
+    accept_logged_ = now;
+  }
+  if (accept_paused_) return;
+  accept_paused_ = true;
+  reactor_.Remove(listen_fd_.get());
+  accept_timer_ = reactor_.AddTimer(kAcceptRetry, [this] {
+    accept_timer_ = 0;
+    ResumeAccepting();
+  });
+}
+
+void Server::ResumeAccepting() {
+  if (!accept_paused_ || !listen_fd_) return;
+  if (accept_timer_) reactor_.CancelTimer(accept_timer_);
+  accept_timer_ = 0;
+  accept_paused_ = false;
+  // Not Accept() here: Closed() runs before the connection's fd is closed. The loop reports
+  // the listener readable on its next turn if clients are waiting.
+  Status st = WatchListener();
+  if (!st.ok()) {
+    accept_paused_ = true;
+    log::Warn("cannot watch the listener; retrying", {{"error", st.message()}});
+    accept_timer_ = reactor_.AddTimer(kAcceptRetry, [this] {
+      accept_timer_ = 0;
+      ResumeAccepting();
+    });
+  }
+}
+
+void Server::Closed(int fd) {
+  conns_.erase(fd);
+  if (accept_paused_) ResumeAccepting();
+}
 
 void Server::Dispatch(const std::shared_ptr<Connection>& c, FrameDecoder::Frame f) {
   Responder r(c, f.header.stream_id);

@@ -1,8 +1,15 @@
 // ttrpc server on the Reactor: many connections, many requests in flight per connection,
-// replies in any order (protocol.md §1.3–1.9). Each accepted peer must have our euid/egid
-// (SO_PEERCRED), as containerd's own server requires.
+// replies in any order (docs/protocol.md). Each accepted peer must have our euid/egid
+// (SO_PEERCRED), as containerd's own server requires. Loop thread only.
+//
+// When accept(2) fails for want of resources (EMFILE at the nofile limit, ENFILE, ENOBUFS,
+// ENOMEM) or any other unexpected error, the listener is taken off the loop until a connection
+// closes (which frees an fd) or kAcceptRetry passes; pending clients wait in the backlog.
+// Failures are logged at once, then at most once per kAcceptLogInterval with their count.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,12 +58,18 @@ std::string EncodeResponseFrame(uint32_t stream, const Status& status, const std
 
 class Server {
  public:
+  static constexpr std::chrono::milliseconds kAcceptRetry{500};
+  static constexpr std::chrono::seconds kAcceptLogInterval{10};
+
+  // Touches neither the socket nor the reactor until Start().
   Server(Reactor& reactor, UniqueFd listen_fd);
+  // Closes the listener and every connection (their pending Responders then drop replies).
   ~Server();
   void Register(const std::string& service, const std::string& method, Handler h);
   Status Start();
   void StopAccepting();
   size_t connections() const { return conns_.size(); }
+  bool accept_paused() const { return accept_paused_; }
 
   // Internal, used by Connection: route one decoded frame.
   void Dispatch(const std::shared_ptr<Connection>& c, FrameDecoder::Frame f);
@@ -67,8 +80,17 @@ class Server {
 
  private:
   void Accept();
+  void PauseAccepting(int err);
+  void ResumeAccepting();
+  Status WatchListener();
+
   Reactor& reactor_;
   UniqueFd listen_fd_;
+  bool accept_paused_ = false;
+  Reactor::TimerId accept_timer_ = 0;
+  uint64_t accept_failures_ = 0;  // accept errors not yet logged
+  bool ever_logged_ = false;
+  std::chrono::steady_clock::time_point accept_logged_{};  // last accept log line
   std::map<std::string, std::map<std::string, Handler>> services_;
   std::unordered_map<int, std::shared_ptr<Connection>> conns_;
 };
