@@ -8,7 +8,9 @@ TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip t
 TEST_PKGS+=(ansible-core)  # tests/install: ansible-playbook (ansible.builtin modules only)
 # tests/deploy (manifests) and tests/package (.deb). kubectl only if none is on PATH: Debian's
 # kubernetes-client conflicts with other kubectl packages on /usr/bin/kubectl.
-TEST_PKGS+=(yamllint python3-yaml dpkg-dev file)
+TEST_PKGS+=(yamllint python3-yaml dpkg-dev file lintian)
+# scripts/install-node.sh: its TOML editor (also in the installer image, tests/install)
+TEST_PKGS+=(python3-tomlkit)
 command -v kubectl >/dev/null || TEST_PKGS+=(kubernetes-client)
 need=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
