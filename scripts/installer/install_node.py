@@ -26,6 +26,7 @@ LABEL_VALUE = "true"
 BACKUP_SUFFIX = ".reaper-backup"
 CONTAINERD_PATHS = ["/usr/local/bin/containerd", "/usr/bin/containerd", "/usr/sbin/containerd",
                     "/opt/bin/containerd", "/bin/containerd"]
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 INSTALLER_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPT_DIR = os.path.dirname(INSTALLER_DIR)
 
@@ -297,6 +298,9 @@ class Installer:
             cver = self.ctr.version()
         except ValidationError as e:
             raise Failure(str(e)) from e
+        if cver[0] < 2 and os.path.normpath(self.bin_dir) not in SYSTEM_PATH:
+            log(f"WARNING: containerd {cver[0]}.{cver[1]} starts a pod sandbox's shim by its name from its PATH "
+                f"(runtime_path is used only for containers): {self.bin_dir} must be on containerd's PATH")
         if (cver[0] < 2 and version > 2) or (version == 4 and cver < (2, 3)):
             raise Failure(f"{self.show(cfg)} is a version {version} config, which the node's containerd "
                           f"{cver[0]}.{cver[1]} ({self.ctr.binary}) cannot read (1.x: 2; 2.0-2.2: 2, 3; 2.3+: 2-4)")
@@ -597,11 +601,20 @@ class Installer:
         if on and self.ready is not True:
             raise Failure(f"not labelling node {node}: containerd is not known to serve reaper-v2 "
                           f"({self.ready_why})")
-        if not self.act("run: " + " ".join(shlex.quote(c) for c in cmd)):
+        line = " ".join(shlex.quote(c) for c in cmd)
+        if self.dry:
+            log(f"would run: {line}")
             return
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+        log(f"run: {line}")
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        out = (p.stdout + p.stderr).strip()
+        if out:
+            log(f"kubectl: {out}")
         if p.returncode != 0:
             raise Failure(f"labelling node {node} ({arg}) failed")
+        # kubectl says "not labeled" when the label was already so (or, removing, absent)
+        if "not labeled" not in out and "not found" not in out:
+            self.changed = True
 
     # ---- the two operations -----------------------------------------------------------------
     def install(self):
