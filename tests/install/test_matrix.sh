@@ -115,39 +115,38 @@ mx_serves() { # yes|no: does the running containerd list reaper-v2 in its CRI co
   mx_cri_info | /usr/bin/python3 -c 'import json,sys; i=json.load(sys.stdin); print("yes" if "reaper-v2" in i["config"]["containerd"]["runtimes"] else "no")'
 }
 
-mx_one() {
-  local s=$1 d bindir out rc k log pod
+# mx_prepare SERIES: $E2E_DIR/mx-SERIES with that release's config, its containerd started
+# (CRI answers, reaper-v2 not served), the test image imported; sets MX_DIR and MX_BINDIR.
+mx_prepare() {
+  local s=$1 d
   d=$E2E_DIR/mx-$s
+  MX_DIR=$d
   mkdir -p "$d/cni/bin" "$d/cni/conf" "$d/logs" "$d/rctl"
-  bindir=$(mx_bin_dir "$s") || fail "no containerd $s"
+  MX_BINDIR=$(mx_bin_dir "$s") || fail "no containerd $s"
   mx_config "$s" "$d" >"$d/config.toml"
   cp -p "$d/config.toml" "$d/config.orig"
   printf 'state_root = "%s/reaper-state"\n' "$d" >"$d/default-reaper.toml"
-  mx_restart_script "$bindir" "$d" "$s"
+  mx_restart_script "$MX_BINDIR" "$d" "$s"
   "$d/restart-containerd" || fail "cannot start containerd $s"
   E2E_CONTAINERD_PID=$(cat "$E2E_DIR/containerd.pid")
   assert_wait 60 "containerd $s did not answer through CRI" mx_cri_up
   assert_eq no "$(mx_serves)" "reaper-v2 before the install ($s)"
   [[ -f $E2E_DIR/mx-image.tar ]] || e2e_build_image_tarball "$E2E_DIR/mx-image.tar" "$MX_IMAGE"
-  timeout 60 "$bindir/ctr" --address "$E2E_ADDR" -n k8s.io images import "$E2E_DIR/mx-image.tar" >/dev/null ||
+  timeout 60 "$MX_BINDIR/ctr" --address "$E2E_ADDR" -n k8s.io images import "$E2E_DIR/mx-image.tar" >/dev/null ||
     fail "image import failed ($s)"
+}
 
-  k=$d/kubectl
-  # a stand-in kubectl: says "not labeled" when the label is already so, as kubectl does
-  printf '#!/bin/sh\nif grep -qxF -- "$*" %s.log 2>/dev/null; then echo "node/x not labeled"; else echo "node/x labeled"; fi\necho "$*" >>%s.log\n' "$k" "$k" >"$k"
-  chmod +x "$k"
-  local args=(--containerd-config "$d/config.toml" --containerd "$bindir/containerd"
-    --bin-src "$REAPER_BIN_DIR" --bin-dir "$d/node/bin" --node-config "$d/node/reaper.toml"
-    --default-config "$d/default-reaper.toml" --restart-cmd "$d/restart-containerd"
-    --crictl "$MX_CRICTL" --label-node "mx-$s" --kubectl "$k")
-  out=$("$INSTALL_NODE" "${args[@]}" 2>&1) || fail "install on containerd $s failed: $out"
-  echo "$out"
-  assert_contains "$out" "READY: yes (the running containerd serves reaper-v2" "install on $s"
-  assert_contains "$out" "RESULT: changed" "install on $s"
-  assert_eq "label node mx-$s node-restriction.kubernetes.io/reaper-v2=true --overwrite" "$(cat "$k.log")" "label ($s)"
-  E2E_CONTAINERD_PID=$(cat "$E2E_DIR/containerd.pid")
-  assert_eq yes "$(mx_serves)" "reaper-v2 served after the install ($s)"
+# mx_fake_kubectl FILE: a stand-in kubectl that logs its arguments to FILE.log and says
+# "not labeled" when the label is already so, as kubectl does
+mx_fake_kubectl() {
+  printf '#!/bin/sh\nif grep -qxF -- "$*" %s.log 2>/dev/null; then echo "node/x not labeled"; else echo "node/x labeled"; fi\necho "$*" >>%s.log\n' "$1" "$1" >"$1"
+  chmod +x "$1"
+}
 
+# mx_pod SERIES: a reaper-v2 pod through CRI (reaperctl): output, exit code, and its parent is
+# the installed shim
+mx_pod() {
+  local s=$1 d=$MX_DIR pod out rc
   pod=$d/pod.yaml
   printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: mx-%s\n  annotations:\n    reaper.runtime/test: "yes"\nspec:\n  runtimeClassName: reaper-v2\n  hostNetwork: true\n  restartPolicy: Never\n  containers:\n  - name: c\n    command: ["/bin/sh", "-c", "echo hello from reaper on %s; readlink /proc/$PPID/exe; exit 7"]\n' \
     "${s/./-}" "$s" >"$pod"
@@ -156,13 +155,12 @@ mx_one() {
     --log-root "$d/logs" --root "$d/rctl" run --rm --timeout 60 -f "$pod" 2>"$d/rctl.err") || rc=$?
   assert_eq 7 "$rc" "pod exit code through CRI ($s; stderr: $(tail -n 5 "$d/rctl.err"))"
   assert_eq "$(printf 'hello from reaper on %s\n%s' "$s" "$d/node/bin/containerd-shim-reaper-v2")" "$out" "pod output ($s)"
+}
 
-  out=$("$INSTALL_NODE" "${args[@]}" 2>&1) || fail "second install on $s failed: $out"
-  assert_contains "$out" "RESULT: unchanged" "second install on $s"
-  assert_contains "$out" "READY: yes" "second install on $s"
-
-  out=$("$INSTALL_NODE" --uninstall "${args[@]}" 2>&1) || fail "uninstall on $s failed: $out"
-  echo "$out"
+# mx_finish SERIES: after the uninstall: config byte for byte, containerd back without reaper-v2,
+# nothing left, no warning about our config; stops that containerd
+mx_finish() {
+  local s=$1 d=$MX_DIR log
   cmp "$d/config.orig" "$d/config.toml" || fail "config not restored byte for byte ($s)"
   E2E_CONTAINERD_PID=$(cat "$E2E_DIR/containerd.pid")
   assert_wait 60 "containerd $s did not come back after the uninstall" mx_cri_up
@@ -175,11 +173,41 @@ mx_one() {
   E2E_CONTAINERD_PID=""
 }
 
-test_matrix() {
-  local s
+mx_one() {
+  local s=$1 d out k
+  mx_prepare "$s"
+  d=$MX_DIR
+  k=$d/kubectl
+  mx_fake_kubectl "$k"
+  local args=(--containerd-config "$d/config.toml" --containerd "$MX_BINDIR/containerd"
+    --bin-src "$REAPER_BIN_DIR" --bin-dir "$d/node/bin" --node-config "$d/node/reaper.toml"
+    --default-config "$d/default-reaper.toml" --restart-cmd "$d/restart-containerd"
+    --crictl "$MX_CRICTL" --label-node "mx-$s" --kubectl "$k")
+  out=$("$INSTALL_NODE" "${args[@]}" 2>&1) || fail "install on containerd $s failed: $out"
+  echo "$out"
+  assert_contains "$out" "READY: yes (the running containerd serves reaper-v2" "install on $s"
+  assert_contains "$out" "RESULT: changed" "install on $s"
+  assert_eq "label node mx-$s node-restriction.kubernetes.io/reaper-v2=true --overwrite" "$(cat "$k.log")" "label ($s)"
+  E2E_CONTAINERD_PID=$(cat "$E2E_DIR/containerd.pid")
+  assert_eq yes "$(mx_serves)" "reaper-v2 served after the install ($s)"
+  mx_pod "$s"
+  out=$("$INSTALL_NODE" "${args[@]}" 2>&1) || fail "second install on $s failed: $out"
+  assert_contains "$out" "RESULT: unchanged" "second install on $s"
+  assert_contains "$out" "READY: yes" "second install on $s"
+  out=$("$INSTALL_NODE" --uninstall "${args[@]}" 2>&1) || fail "uninstall on $s failed: $out"
+  echo "$out"
+  mx_finish "$s"
+}
+
+mx_tools() {
   MX_CRICTL=$(mx_crictl) || fail "cannot build crictl (tests/peers/build.sh --path cri-tools)"
   REAPERCTL_BIN=$REAPER_BIN_DIR/tools/reaperctl/reaperctl
   [[ -x $REAPERCTL_BIN ]] || fail "$REAPERCTL_BIN not built"
+}
+
+test_matrix() {
+  local s
+  mx_tools
   for s in $MX_VERSIONS; do
     log "installer matrix: containerd $s"
     mx_one "$s"
