@@ -116,7 +116,9 @@ def check_candidate(before, after, shim_path, added, removed=()):
     plugin, art = cri_runtimes(a)
     _, brt = cri_runtimes(b)
     if art is None or brt is None:
-        raise ValidationError("containerd's dump has no CRI runtimes table (is the CRI plugin built in?)")
+        raise ValidationError("containerd's dump has no CRI runtimes table: the CRI plugin is disabled "
+                              "(disabled_plugins) or not built in; reaper-v2 is a CRI runtime (ctr users "
+                              "pass --runtime io.containerd.reaper.v2 and need no config)")
     problems = []
     if "reaper-v2" in added:
         r = art.get("reaper-v2")
