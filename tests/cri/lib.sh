@@ -16,7 +16,8 @@
 #   CRI_SANDBOX_IMAGE  the sandbox (pause) image. Default: the placeholder image $E2E_IMAGE,
 #                    whose /bin/sh exits at once (Reaper never runs the sandbox image; runc's
 #                    pods need a live one: cri_start imports CRI_SANDBOX_IMAGE, when set, as the
-#                    placeholder image whose command is a long sleep)
+#                    placeholder image whose command is a long sleep; CRI_SANDBOX_IMPORT=0: it
+#                    is pulled instead)
 #   CRI_REGISTRY_CONFIG_PATH  a hosts.toml directory for the image service (default: none)
 #   CRI_RUNTIME_OPTIONS  TOML lines of an [options] table on the reaper-v2 runtime (default none)
 #
@@ -135,10 +136,11 @@ cri_start() {
     e2e_stop_containerd
   done
   # a private copy, like the shim's: a rebuild during the run cannot break it
-  cp "$REAPERCTL" "$E2E_DIR/bin/reaperctl" || die "cannot copy $REAPERCTL"
+  [[ $REAPERCTL -ef $E2E_DIR/bin/reaperctl ]] || cp "$REAPERCTL" "$E2E_DIR/bin/reaperctl" ||
+    die "cannot copy $REAPERCTL"
   REAPERCTL=$E2E_DIR/bin/reaperctl
   cri_import_image
-  if [[ -n ${CRI_SANDBOX_IMAGE:-} && $CRI_SANDBOX_IMAGE != "$E2E_IMAGE" ]]; then
+  if [[ -n ${CRI_SANDBOX_IMAGE:-} && $CRI_SANDBOX_IMAGE != "$E2E_IMAGE" && ${CRI_SANDBOX_IMPORT:-1} == 1 ]]; then
     cri_import_image "$CRI_SANDBOX_IMAGE" '["/bin/sleep","2147483647"]'
   fi
   log "CRI ready (streaming server 127.0.0.1:$CRI_STREAM_PORT, handler $CRI_HANDLER)"
