@@ -48,6 +48,7 @@ E2E_NS=k8s.io
 E2E_IMAGE=reaper.test/busybox:1      # the pods' image (busybox-static), IfNotPresent by default
 K8S_PAUSE_IMAGE=reaper.test/pause:1  # the sandbox image (pinned): busybox sleeping forever
 K8S_NS=reaper-e2e                    # the namespace the tests' pods run in
+K8S_SA_HOST_DIR=/run/secrets/kubernetes.io
 K8S_KUBECTL_TIMEOUT=${K8S_KUBECTL_TIMEOUT:-120}
 PEERS_BUILD=$K8S_LIB_DIR/../peers/build.sh
 
@@ -637,6 +638,10 @@ k8s_start() {
   k8s_write_kubelet_config
   k8s_save_sysctls
   [[ -d /var/log/containers ]] || touch "$E2E_DIR/created-var-log-containers"
+  # every pod mounts its service-account token at /var/run/secrets/kubernetes.io/serviceaccount;
+  # /run is the host's own inside Reaper's overlay (docs/configuration.md)
+  [[ -e $K8S_SA_HOST_DIR ]] || touch "$E2E_DIR/no-host-sa-dir"
+  [[ -e /run/secrets ]] || touch "$E2E_DIR/no-host-run-secrets"
   k8s_make_cgroups
   k8s_start_component etcd || die "etcd did not start"
   k8s_start_component apiserver || die "kube-apiserver did not start"
@@ -660,10 +665,18 @@ k8s_start() {
 # What this run left on the node, one line each (empty: clean). Used by k8s_stop and tests.
 k8s_leftovers() {
   local p
-  for p in $(e2e_marked_pids); do echo "process $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 120)"; done
+  for p in $(k8s_marked_pids); do echo "process $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 120)"; done
   for p in $(faults_shim_pids); do echo "shim $p"; done
   awk -v d="$E2E_DIR" 'index($5, d) == 1 { print "mount " $5 }' /proc/self/mountinfo
   for p in $(k8s_cgroup_procs); do echo "process $p in our cgroups"; done
+  return 0
+}
+
+# Paths the run's pods created on the host's own filesystems (outside the overlay).
+k8s_host_path_leftovers() {
+  if [[ -f $E2E_DIR/no-host-sa-dir && -e $K8S_SA_HOST_DIR ]]; then
+    echo "host path $K8S_SA_HOST_DIR (the mount point of the pods' service-account token, created on the host's /run)"
+  fi
   return 0
 }
 
@@ -682,8 +695,10 @@ k8s_gc_clean() { [[ -z $(k8s_gc_leftovers) ]]; }
 # pods is left on the node at all (k8s_node_clean plus k8s_gc_leftovers).
 t_node_clean_after_gc() {
   kcn delete pods --all --wait=true --timeout=120s >/dev/null 2>&1 || true
-  assert_wait 60 "nothing left on the node (processes, shims, mounts, cgroups, overlay users): $(k8s_node_leftovers | head -n 3 | tr '\n' ';')" k8s_node_clean
-  assert_wait 150 "kubelet's garbage collection removed containers, log symlinks and log dirs: $(k8s_gc_leftovers | head -n 3 | tr '\n' ';')" k8s_gc_clean
+  wait_until 60 k8s_node_clean || fail "left on the node: $(k8s_node_leftovers | head -n 5 | tr '\n' ';')"
+  wait_until 150 k8s_gc_clean ||
+    fail "left after kubelet's garbage collection: $(k8s_gc_leftovers | head -n 5 | tr '\n' ';')"
+  assert_empty "$(k8s_host_path_leftovers)" "the pods changed the host"
 }
 
 k8s_stop() {
@@ -708,10 +723,14 @@ k8s_stop() {
   # shellcheck disable=SC2046
   kill_pids_deadline TERM 5 $(faults_shim_pids)
   # shellcheck disable=SC2046
-  kill_pids_deadline KILL 5 $(e2e_marked_pids) $(k8s_cgroup_procs)
-  left=$(k8s_leftovers | grep -v '^mount ')
+  kill_pids_deadline KILL 5 $(k8s_marked_pids) $(k8s_cgroup_procs)
+  left=$(k8s_leftovers | grep -v '^mount '; k8s_host_path_leftovers)
   find /var/log/containers -maxdepth 1 -lname "$E2E_DIR/*" -delete 2>/dev/null
   if [[ -f $E2E_DIR/created-var-log-containers ]]; then rmdir /var/log/containers 2>/dev/null; fi
+  if [[ -f $E2E_DIR/no-host-sa-dir && -d $K8S_SA_HOST_DIR ]]; then
+    rmdir "$K8S_SA_HOST_DIR/serviceaccount" "$K8S_SA_HOST_DIR" 2>/dev/null
+    [[ ! -f $E2E_DIR/no-host-run-secrets ]] || rmdir /run/secrets 2>/dev/null
+  fi
   k8s_restore_sysctls
   e2e_unmount_all
   k8s_remove_cgroups
@@ -775,10 +794,17 @@ k8s_container() {
   [[ -z $extra ]] || printf '%s\n' "$extra"
 }
 
+# Processes of this run's pods (E2E_MARK=<temp dir> in their environment), one grep over /proc
+# (never failing: processes vanish while it reads).
+k8s_marked_pids() {
+  { grep -lsazxF -- "E2E_MARK=$E2E_DIR" /proc/[0-9]*/environ 2>/dev/null || true; } |
+    awk -F/ -v me="$$" -v sub_="${BASHPID:-}" '$3 != me && $3 != sub_ { print $3 }'
+}
+
 # k8s_marked_cmd_running "CMD ARGS": a process of this run's pods has exactly this argv.
 k8s_marked_cmd_running() {
   local p
-  for p in $(e2e_marked_pids); do
+  for p in $(k8s_marked_pids); do
     [[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == "$1 " ]] && return 0
   done
   return 1
@@ -813,6 +839,9 @@ cleanup_container() {
 }
 e2e_cleanup_all_containers() { :; }
 
+# k8s_out_is EXPECTED CMD...: the command's output is EXPECTED (for assert_wait: the command runs
+# on every try).
+k8s_out_is() { local want=$1; shift; [[ $("$@" 2>/dev/null) == "$want" ]]; }
 k8s_waiting_reason_is() { [[ $(k8s_cstatus "$1" "$2" state.waiting.reason) == "$3" ]]; }
 k8s_restarts_at_least() { local n; n=$(k8s_cstatus "$1" "$2" restartCount); (( ${n:-0} >= $3 )); }
 
@@ -829,6 +858,10 @@ k8s_shim_socket_of() {
 # pod volume mount, no kubelet pod directory or pod cgroup, no Reaper tracking cgroup, no
 # container registered in an overlay group. (Log files: k8s_gc_leftovers.)
 k8s_node_clean() { [[ -z $(k8s_node_leftovers) ]]; }
+# k8s_assert_node_clean DEADLINE WHAT: waits for k8s_node_clean, fails with what is left.
+k8s_assert_node_clean() {
+  wait_until "$1" k8s_node_clean || fail "$2: left on the node after $1 s: $(k8s_node_leftovers | head -n 5 | tr '\n' ';')"
+}
 k8s_node_leftovers() {
   local d cg2
   k8s_leftovers | awk '!/^mount / || /\/kubelet\/root\/pods\//'

@@ -58,7 +58,7 @@ t_kubelet_restart() {
   k8s_restart kubelet TERM || fail "kubelet did not come back"
   k8s_fault_after "$before"
   k8s_delete_pod "${K8S_FAULT_PODS[@]}"
-  assert_wait 60 "nothing left on the node" k8s_node_clean
+  k8s_assert_node_clean 60 "nothing left on the node"
 }
 
 t_containerd_restart() {
@@ -71,7 +71,7 @@ t_containerd_restart() {
   ! grep -q "failed to load runtime info" "$E2E_DIR/logs/containerd.log" ||
     log "containerd logged 'failed to load runtime info' (shim -info, containerd 2.2+)"
   k8s_delete_pod "${K8S_FAULT_PODS[@]}"
-  assert_wait 60 "nothing left on the node" k8s_node_clean
+  k8s_assert_node_clean 60 "nothing left on the node"
 }
 
 # The pod's shim: the parent of its workload processes (the shim is their subreaper).
@@ -116,7 +116,7 @@ $(k8s_container b 'sleep 100000 & wait' "    - {name: FAULT_MARK, value: $mark}"
   k8s_marked_count_is() { [[ $(faults_marked_pids "$mark" | wc -l) == 3 ]]; }
   assert_wait 30 "the new containers' 3 processes, and no more" k8s_marked_count_is
   k8s_delete_pod "$pod"
-  assert_wait 60 "nothing left on the node" k8s_node_clean
+  k8s_assert_node_clean 60 "nothing left on the node"
 }
 
 register_test kubelet_restart t_kubelet_restart

@@ -129,7 +129,7 @@ t_startup_probe() {
   assert_eq false "$(k8s_cstatus "$pod" main started)" "started before the startup probe succeeded"
   k8s_ready_is "$pod" False || fail "Ready before the startup probe succeeded"
   kcn exec "$pod" -- touch /state/started
-  assert_wait 30 "started once the startup probe succeeds" test "$(k8s_cstatus "$pod" main started)" = true
+  assert_wait 30 "started once the startup probe succeeds" k8s_out_is true k8s_cstatus "$pod" main started
   assert_wait 30 "Ready after startup" k8s_ready_is "$pod" True
   assert_eq 0 "$(k8s_cstatus "$pod" main restartCount)" "liveness did not run before startup"
   k8s_delete_pod "$pod"

@@ -17,7 +17,8 @@ t_security_context_ids() {
     '  securityContext: {runAsUser: 1234, runAsGroup: 2345, supplementalGroups: [3456], fsGroup: 4567}
   volumes: [{name: vol, emptyDir: {}}, {name: cm, configMap: {name: ids-cm}}]')"
   kcn wait --for=condition=Ready "pod/$pod" --timeout=90s >/dev/null
-  assert_wait 30 "the container printed its ids" test "$(kcn logs "$pod" | wc -l)" -ge 5
+  k8s_log_lines_at_least() { (( $(kcn logs "$pod" 2>/dev/null | wc -l) >= 5 )); }
+  assert_wait 30 "the container printed its ids" k8s_log_lines_at_least
   out=$(kcn logs "$pod")
   assert_eq 1234 "$(sed -n 1p <<<"$out")" "uid (runAsUser)"
   assert_eq 2345 "$(sed -n 2p <<<"$out")" "gid (runAsGroup)"
@@ -116,7 +117,7 @@ t_grace_deadline() {
   kill "$K8S_WATCH_PID" 2>/dev/null || true
   grep -qx 137 "$E2E_DIR/data/gracekill.watch" || fail "exit code 137 (SIGKILL) not reported: $(tr '\n' ' ' <"$E2E_DIR/data/gracekill.watch")"
   (( dt >= 5000 )) || fail "killed after ${dt} ms, before the 5 s grace period"
-  assert_wait 30 "no process of the pod left" k8s_node_clean
+  k8s_assert_node_clean 30 "no process of the pod left"
 }
 
 # kubectl delete --force --grace-period=0: the object goes at once, kubelet still kills the
@@ -129,7 +130,7 @@ t_delete_force() {
   kcn wait --for=condition=Ready "pod/$pod" --timeout=90s >/dev/null
   kcn delete pod "$pod" --force --grace-period=0 >/dev/null 2>&1
   ! kcn get pod "$pod" >/dev/null 2>&1 || fail "the pod object survived --force"
-  assert_wait 60 "kubelet killed the force-deleted pod's processes" k8s_node_clean
+  k8s_assert_node_clean 60 "kubelet killed the force-deleted pod's processes"
 }
 
 register_test security_context_ids t_security_context_ids

@@ -45,8 +45,8 @@ $(k8s_template_spec Never "$(k8s_container main \
     assert_eq done "$(kcn logs "$p")" "log of $p"
   done
   kcn delete job work --cascade=foreground --wait=true --timeout=120s >/dev/null
-  assert_wait 60 "the job's pods are gone" test -z "$(kcn get pods -l job-name=work -o name 2>/dev/null)"
-  assert_wait 60 "nothing of the job left on the node" k8s_node_clean
+  assert_wait 60 "the job's pods are gone" k8s_out_is "" kcn get pods -l job-name=work -o name
+  k8s_assert_node_clean 60 "nothing of the job left on the node"
 }
 
 t_daemonset() {
@@ -68,8 +68,8 @@ $(k8s_template_spec Always "$(k8s_container main 'echo agent-on-$NODE; exec slee
   p=$(kcn get pods -l app=agent -o name)
   assert_eq "agent-on-$K8S_NODE" "$(kcn logs "$p")" "DaemonSet pod log"
   kcn delete daemonset agent --wait=true --timeout=120s >/dev/null
-  assert_wait 60 "the DaemonSet's pod is gone" test -z "$(kcn get pods -l app=agent -o name 2>/dev/null)"
-  assert_wait 60 "nothing of the DaemonSet left on the node" k8s_node_clean
+  assert_wait 60 "the DaemonSet's pod is gone" k8s_out_is "" kcn get pods -l app=agent -o name
+  k8s_assert_node_clean 60 "nothing of the DaemonSet left on the node"
 }
 
 k8s_deploy_ready() { [[ $(k8s_jp deployment/web '{.status.readyReplicas}') == "$1" ]]; }
@@ -101,7 +101,7 @@ $(k8s_template_spec Always "$(k8s_container main 'echo up; exec sleep 100000' \
   for p in "${socks[@]}"; do [[ -S $p ]] || fail "shim socket $p of a running replica missing"; done
   kcn scale deployment/web --replicas=0 >/dev/null
   assert_wait 120 "no replica left" k8s_deploy_pods 0
-  assert_wait 60 "nothing of the replicas left on the node" k8s_node_clean
+  k8s_assert_node_clean 60 "nothing of the replicas left on the node"
   for p in "${socks[@]}"; do [[ ! -e $p ]] || fail "shim socket $p left behind"; done
   kcn delete deployment web --wait=true --timeout=60s >/dev/null
 }
