@@ -76,8 +76,13 @@ class Containerd:
 
 
 def normalize_log(line, path):
-    """A log line without its timestamp, with the candidate's file name generalised."""
-    line = re.sub(r'time="[^"]*"\s*', "", line)
+    """A log line's level and message only (no time, no durations such as t="12µs"), with the
+    candidate's file name generalised."""
+    m = re.search(r'level=(\w+)\s+msg="((?:[^"\\]|\\.)*)"', line)
+    if m:
+        line = f"level={m.group(1)} msg={m.group(2)}"
+    else:
+        line = re.sub(r'time="[^"]*"\s*', "", line)
     return line.replace(path, "<config>")
 
 

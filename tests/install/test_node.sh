@@ -49,12 +49,13 @@ test_node_v2_install_twice_uninstall() {
 register_test node_v2_install_twice_uninstall test_node_v2_install_twice_uninstall
 
 test_node_v3_roundtrip() {
-  local r cfg before out series v
-  for series in 2.0 2.3; do
+  local r cfg before out series v pair
+  # 2.3 with a version 3 file too: it migrates it and warns, the same for every candidate
+  for pair in 2.0:3 2.3:3 2.3:4; do
+    series=${pair%:*} v=${pair#*:}
     r=$(new_root "$series")
     cfg=$(put_config "$r" sample_v3)
-    v=3
-    if [[ $series == 2.3 ]]; then sed -i 's/^version = 3$/version = 4/' "$cfg"; cp -p "$cfg" "$r.orig"; v=4; fi
+    if [[ $v == 4 ]]; then sed -i 's/^version = 3$/version = 4/' "$cfg"; cp -p "$cfg" "$r.orig"; fi
     before=$(tree_of "$r")
     out=$(inst "$r") || fail "install (v$v, containerd $series) failed: $out"
     { cat "$r.orig"; echo; expected_block "$v"; } | cmp - "$cfg" || fail "v$v block wrong: $(diff "$r.orig" "$cfg" || true)"
