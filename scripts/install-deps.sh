@@ -14,6 +14,9 @@ TEST_PKGS+=(ansible-core)  # tests/install: ansible-playbook (ansible.builtin mo
 TEST_PKGS+=(yamllint python3-yaml dpkg-dev file lintian)
 # scripts/install-node.sh: its TOML editor (also in the installer image, tests/install)
 TEST_PKGS+=(python3-tomlkit)
+# tests/k8s (one-node Kubernetes): the cluster's certificates (also uses curl, iproute2, tmux,
+# python3 above; Kubernetes, etcd, containerd and crictl come from tests/peers/build.sh)
+TEST_PKGS+=(openssl)
 command -v kubectl >/dev/null || TEST_PKGS+=(kubernetes-client)
 need=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do

@@ -665,7 +665,7 @@ k8s_start() {
 # What this run left on the node, one line each (empty: clean). Used by k8s_stop and tests.
 k8s_leftovers() {
   local p
-  for p in $(k8s_marked_pids); do echo "process $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 120)"; done
+  for p in $(k8s_marked_pids); do echo "process $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"; done
   for p in $(faults_shim_pids); do echo "shim $p"; done
   awk -v d="$E2E_DIR" 'index($5, d) == 1 { print "mount " $5 }' /proc/self/mountinfo
   for p in $(k8s_cgroup_procs); do echo "process $p in our cgroups"; done
@@ -694,10 +694,11 @@ k8s_gc_clean() { [[ -z $(k8s_gc_leftovers) ]]; }
 # The last test of a run: once kubelet's garbage collection has run, nothing of the run's
 # pods is left on the node at all (k8s_node_clean plus k8s_gc_leftovers).
 t_node_clean_after_gc() {
+  kcn delete deployments,daemonsets,jobs --all --wait=true --timeout=120s >/dev/null 2>&1 || true
   kcn delete pods --all --wait=true --timeout=120s >/dev/null 2>&1 || true
-  wait_until 60 k8s_node_clean || fail "left on the node: $(k8s_node_leftovers | head -n 5 | tr '\n' ';')"
+  wait_until 60 k8s_node_clean || fail "left on the node: $(k8s_node_leftovers | awk 'NR <= 5 { printf "%s; ", $0 }')"
   wait_until 150 k8s_gc_clean ||
-    fail "left after kubelet's garbage collection: $(k8s_gc_leftovers | head -n 5 | tr '\n' ';')"
+    fail "left after kubelet's garbage collection: $(k8s_gc_leftovers | awk 'NR <= 5 { printf "%s; ", $0 }')"
   assert_empty "$(k8s_host_path_leftovers)" "the pods changed the host"
 }
 
@@ -831,10 +832,15 @@ k8s_has_event() { [[ $(k8s_event_for "$1" "$2") == *"$3"* ]]; }
 # k8s_delete_pod NAME...: delete and wait until the objects are gone.
 k8s_delete_pod() { kcn delete pod "$@" --wait=true --timeout=90s >/dev/null; }
 
-# Tests `track` pod names; the per-test safety net deletes them (force, no grace).
+# Tests `track` pod names (or KIND/NAME of other objects, e.g. deployment/web); the per-test
+# safety net deletes them (pods: force, no grace).
 cleanup_container() {
-  kcn delete pod "$1" --grace-period=0 --force --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1 ||
-    echo "cleanup pod $1 failed" >&2
+  if [[ $1 == */* ]]; then
+    kcn delete "$1" --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1 || echo "cleanup $1 failed" >&2
+  else
+    kcn delete pod "$1" --grace-period=0 --force --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1 ||
+      echo "cleanup pod $1 failed" >&2
+  fi
   return 0
 }
 e2e_cleanup_all_containers() { :; }
@@ -860,7 +866,7 @@ k8s_shim_socket_of() {
 k8s_node_clean() { [[ -z $(k8s_node_leftovers) ]]; }
 # k8s_assert_node_clean DEADLINE WHAT: waits for k8s_node_clean, fails with what is left.
 k8s_assert_node_clean() {
-  wait_until "$1" k8s_node_clean || fail "$2: left on the node after $1 s: $(k8s_node_leftovers | head -n 5 | tr '\n' ';')"
+  wait_until "$1" k8s_node_clean || fail "$2: left on the node after $1 s: $(k8s_node_leftovers | awk 'NR <= 5 { printf "%s; ", $0 }')"
 }
 k8s_node_leftovers() {
   local d cg2

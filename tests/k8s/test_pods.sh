@@ -30,7 +30,7 @@ t_logs_follow() {
   local out=$E2E_DIR/data/follow.out pid flag=/tmp/reaper-k8s-$E2E_RUNID-follow-go
   track follow
   k8s_apply "$(k8s_pod_yaml follow Never "$(k8s_container main \
-    "echo first; until [ -e $flag ]; do sleep 0.1; done; echo second; echo third >&2")")"
+    "echo first; until [ -e $flag ]; do sleep 0.1; done; echo second; echo third")")"
   k8s_wait_phase follow Running 90
   kcn logs -f follow >"$out" 2>&1 &
   pid=$!
@@ -103,7 +103,7 @@ t_event_policy_refused() {
   K8S_NS=$ns assert_wait 90 "FailedCreatePodSandBox naming the policy" \
     k8s_has_event refused FailedCreatePodSandBox "may not run Reaper pods"
   local msg
-  msg=$(K8S_NS=$ns k8s_event_for refused FailedCreatePodSandBox | head -n 1)
+  msg=$(K8S_NS=$ns k8s_event_for refused FailedCreatePodSandBox | awk "NR == 1")
   assert_contains "$msg" "\"$ns\"" "the event names the namespace"
   # non-hostNetwork pods are refused by the node's non_host_network = "reject"
   k8s_apply "$(k8s_pod_yaml podnet Never "$(k8s_container main 'echo must-not-run')" | sed '/hostNetwork: true/d')"

@@ -30,7 +30,7 @@ $(k8s_container init2 '[ "$(cat /work/order)" = init1 ] || exit 9; echo init2 >>
   f1=$(k8s_jp "pod/$pod" '{.status.initContainerStatuses[0].state.terminated.finishedAt}')
   s2=$(k8s_jp "pod/$pod" '{.status.initContainerStatuses[1].state.terminated.startedAt}')
   [[ ! $s2 < $f1 ]] || fail "init2 started ($s2) before init1 finished ($f1)"
-  k8s_reader_saw() { [[ $(kcn logs "$pod" -c reader 2>/dev/null | head -n 1) == "from-writer-$E2E_RUNID" ]]; }
+  k8s_reader_saw() { [[ $(kcn logs "$pod" -c reader 2>/dev/null | awk 'NR == 1') == "from-writer-$E2E_RUNID" ]]; }
   assert_wait 30 "the reader saw the writer's file" k8s_reader_saw
   assert_eq $'from-writer-'"$E2E_RUNID"$'\ninit1\ninit2' "$(kcn logs "$pod" -c reader)" "reader's log"
   [[ ! -e $shared ]] || fail "the pod's write reached the host's $shared"

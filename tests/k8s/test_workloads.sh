@@ -17,6 +17,7 @@ k8s_max_overlap() { awk '$1 == "start" { c++; if (c > m) m = c } $1 == "end" { c
 t_job() {
   local log=$E2E_DIR/data/job-$E2E_RUNID.log
   : >"$log"
+  track job/work
   k8s_apply "apiVersion: batch/v1
 kind: Job
 metadata: {name: work, namespace: $K8S_NS}
@@ -50,6 +51,7 @@ $(k8s_template_spec Never "$(k8s_container main \
 }
 
 t_daemonset() {
+  track daemonset/agent
   k8s_apply "apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent, namespace: $K8S_NS}
@@ -76,7 +78,8 @@ k8s_deploy_ready() { [[ $(k8s_jp deployment/web '{.status.readyReplicas}') == "$
 k8s_deploy_pods() { [[ $(kcn get pods -l app=web -o name 2>/dev/null | wc -l) == "$1" ]]; }
 
 t_deployment_scale() {
-  local before_sockets after p
+  local p
+  track deployment/web
   k8s_apply "apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: $K8S_NS}
