@@ -19,7 +19,7 @@ ans_recap_changed() { # OUTPUT: the changed= count of localhost's recap
 
 ans_one() {
   local s=$1 d vars out k
-  mx_prepare "$s"
+  mx_prepare "$s" ans
   d=$MX_DIR
   k=$d/kubectl
   mx_fake_kubectl "$k"

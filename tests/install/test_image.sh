@@ -10,8 +10,13 @@ img_stage() {   # once per run (each test runs in its own subshell)
   IMG_CTX=$E2E_DIR/image-ctx
   [[ -x $IMG_CTX/opt/reaper/install-node.sh ]] && return 0
   crictl=$(mx_crictl) || fail "no crictl"
-  kubectl=$(REAPER_PEERS_DIR=${REAPER_PEERS_DIR:-$REPO/build/peers} "$REPO/tests/peers/build.sh" --path kubernetes)/kubectl ||
-    fail "no kubectl (tests/peers/build.sh --path kubernetes)"
+  # kubectl of the Kubernetes peer if it is built already (tests/k8s builds it; building it here
+  # would take the suite's time), else the machine's kubectl (stage.sh copies its libraries)
+  local peers=${REAPER_PEERS_DIR:-$REPO/build/peers} kv
+  kv=$(sed -n 's/^KUBERNETES=//p' "$REPO/tests/peers/versions.env")
+  kubectl=$peers/kubernetes-$kv/bin/kubectl
+  [[ -f $peers/kubernetes-$kv/bin/.complete && -x $kubectl ]] || kubectl=$(command -v kubectl) ||
+    fail "no kubectl (tests/peers/build.sh --path kubernetes, or scripts/install-deps.sh)"
   "$REPO/deploy/kubernetes/installer/stage.sh" "$IMG_CTX" --bin-src "$REAPER_BIN_DIR" --crictl "$crictl" \
     --kubectl "$kubectl" || fail "stage.sh failed"
 }

@@ -115,11 +115,12 @@ mx_serves() { # yes|no: does the running containerd list reaper-v2 in its CRI co
   mx_cri_info | /usr/bin/python3 -c 'import json,sys; i=json.load(sys.stdin); print("yes" if "reaper-v2" in i["config"]["containerd"]["runtimes"] else "no")'
 }
 
-# mx_prepare SERIES: $E2E_DIR/mx-SERIES with that release's config, its containerd started
-# (CRI answers, reaper-v2 not served), the test image imported; sets MX_DIR and MX_BINDIR.
+# mx_prepare SERIES [TAG]: $E2E_DIR/TAG-SERIES (TAG default mx) with that release's config, its
+# containerd started (CRI answers, reaper-v2 not served), the test image imported; sets MX_DIR
+# and MX_BINDIR.
 mx_prepare() {
   local s=$1 d
-  d=$E2E_DIR/mx-$s
+  d=$E2E_DIR/${2:-mx}-$s
   MX_DIR=$d
   mkdir -p "$d/cni/bin" "$d/cni/conf" "$d/logs" "$d/rctl"
   MX_BINDIR=$(mx_bin_dir "$s") || fail "no containerd $s"

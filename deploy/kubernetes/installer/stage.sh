@@ -66,8 +66,8 @@ for b in containerd-shim-reaper-v2 reaper-runtime reaper-overlay; do
   [[ -x $bin_src/$b ]] || die "$bin_src/$b not found"
   cp "$bin_src/$b" "$out/opt/reaper/bin/$b"
 done
-cp "$crictl" "$out/opt/reaper/bin/crictl"
-cp "$kubectl" "$out/opt/reaper/bin/kubectl"
+copy_with_libs "$crictl" /opt/reaper/bin/crictl      # static when built from the module
+copy_with_libs "$kubectl" /opt/reaper/bin/kubectl
 cp "$repo/scripts/install-node.sh" "$out/opt/reaper/install-node.sh"
 cp "$repo"/scripts/installer/*.py "$out/opt/reaper/installer/"
 cp "$repo/deploy/reaper.toml" "$out/opt/reaper/reaper.toml"
