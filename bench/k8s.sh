@@ -29,8 +29,9 @@ k8s_start
 
 WATCH_LOG=$E2E_DIR/data/bench-watch.log
 : >"$WATCH_LOG"
-K8S_KUBECTL_TIMEOUT=0 kcn get pods -w -o 'jsonpath={.metadata.name} {.status.phase}{"\n"}' 2>/dev/null |
-  while read -r name phase; do echo "$EPOCHREALTIME $name $phase"; done >>"$WATCH_LOG" &
+# the watch's lines are stamped as they arrive; $! is kubectl's (timeout's) pid
+K8S_KUBECTL_TIMEOUT=0 kcn get pods -w -o 'jsonpath={.metadata.name} {.status.phase}{"\n"}' 2>/dev/null \
+  > >(while read -r name phase; do echo "$EPOCHREALTIME $name $phase"; done >>"$WATCH_LOG") &
 WATCH_PID=$!
 trap 'kill $WATCH_PID 2>/dev/null; k8s_stop; exit $?' EXIT
 
@@ -84,6 +85,7 @@ for ((i = 1; i <= EXECS; i++)); do
 done
 log "deleting the benchmark pods"
 kcn delete pods --all --wait=true --timeout=300s >/dev/null
+kill "$WATCH_PID" 2>/dev/null || true
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 cat <<EOF

@@ -86,7 +86,8 @@ t_readiness_exec() {
   k8s_delete_pod "$pod"
 }
 
-# An httpGet readiness and liveness probe against the server the pod runs on the host network.
+# An httpGet readiness and liveness probe against the server the pod runs on the host network:
+# a 404 makes the pod not Ready at once (failureThreshold 1), then restarted (8 failures).
 t_http_probe() {
   local pod=http port www=/tmp/reaper-k8s-$E2E_RUNID-probe
   port=$(k8s_ports 1)
@@ -96,10 +97,11 @@ t_http_probe() {
     "    readinessProbe:
       httpGet: {host: 127.0.0.1, port: $port, path: /healthz}
       periodSeconds: 1
+      failureThreshold: 1
     livenessProbe:
       httpGet: {host: 127.0.0.1, port: $port, path: /healthz}
       periodSeconds: 1
-      failureThreshold: 3")")"
+      failureThreshold: 8")")"
   kcn wait --for=condition=Ready "pod/$pod" --timeout=90s >/dev/null
   assert_eq ok "$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz")" "the pod's server on the host network"
   kcn exec "$pod" -- rm "$www/healthz"
