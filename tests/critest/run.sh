@@ -68,6 +68,7 @@ critest_teardown() {
   if [[ -n $BRIDGE ]] && ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE" 2>/dev/null || log "cannot remove bridge $BRIDGE"
   fi
+  portmap_cleanup
   if [[ ${CRI_CNI_CACHE_EXISTED:-} == no ]]; then  # libcni's cache, if this run created it
     rmdir "$CRI_CNI_CACHE/results" "$CRI_CNI_CACHE" 2>/dev/null
   fi
@@ -147,8 +148,31 @@ EOF
 # ---------------------------------------------------------------------------
 # Pod network: a bridge and a /24 of this run only, IPAM state in the run's dir.
 
+# portmap creates machine-wide nat chains (CNI-HOSTPORT-*) and jumps to them on first use and
+# leaves them behind. If this run created them, remove them at the end, unless some other
+# portmap user's mappings (CNI-DN-* jumps) are in them by then.
+PORTMAP_CHAINS_EXISTED=""
+portmap_chains_exist() { iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1; }
+portmap_cleanup() {
+  [[ $PORTMAP_CHAINS_EXISTED == no ]] && portmap_chains_exist || return 0
+  if iptables -t nat -S CNI-HOSTPORT-DNAT | grep -q -- '-j CNI-DN-'; then
+    log "portmap chains still hold mappings: left in place"
+    return 0
+  fi
+  iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+  iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+  iptables -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" \
+    -j CNI-HOSTPORT-MASQ 2>/dev/null
+  local c
+  for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+    iptables -t nat -F "$c" 2>/dev/null && iptables -t nat -X "$c" 2>/dev/null ||
+      log "cannot remove the nat chain $c"
+  done
+}
+
 cni_network_start() {
   local sub="" i x
+  PORTMAP_CHAINS_EXISTED=$(portmap_chains_exist && echo yes || echo no)
   for i in $(seq 1 50); do
     x=$(( 100 + RANDOM % 150 )).$(( RANDOM % 256 ))
     ip route | grep -qF "10.$x." || { sub=10.$x.0/24; break; }
