@@ -41,7 +41,9 @@
 # Env: BENCH_CRI_RUNS, BENCH_CRI_WARMUP, BENCH_CRI_PODS, BENCH_CRI_ROUNDS, BENCH_CRI_MEM_ROUNDS,
 #      BENCH_SETTLE, BENCH_LOG_LEVEL (info), BENCH_KEEP=1 (keep the temp dir),
 #      REAPER_BIN_DIR (default <repo>/build), REAPERCTL (default
-#      $REAPER_BIN_DIR/tools/reaperctl/reaperctl), BENCH_CRI_PHASES.
+#      $REAPER_BIN_DIR/tools/reaperctl/reaperctl), BENCH_CRI_PHASES, REAPER_CONTAINERD (default
+#      main: the containerd of tests/peers/versions.env's CONTAINERD_MAIN, with runc's shim of
+#      the same release; 1.6 = Debian's package).
 # Prints a markdown report on stdout (progress on stderr). Exit status 0 when every measurement
 # succeeded, 1 otherwise (the report then lists the failures).
 set -euo pipefail
@@ -50,7 +52,7 @@ BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SELF/.." && pwd)
 BENCH_CMDLINE=""
 for v in BENCH_CRI_RUNS BENCH_CRI_WARMUP BENCH_CRI_PODS BENCH_CRI_ROUNDS BENCH_CRI_MEM_ROUNDS \
-  BENCH_SETTLE BENCH_LOG_LEVEL BENCH_CRI_PHASES REAPER_BIN_DIR REAPERCTL; do
+  BENCH_SETTLE BENCH_LOG_LEVEL BENCH_CRI_PHASES REAPER_BIN_DIR REAPERCTL REAPER_CONTAINERD; do
   [[ -z ${!v:-} ]] || BENCH_CMDLINE+="$v=${!v} "
 done
 BENCH_CMDLINE+="bench/cri.sh${*:+ $*}"
@@ -74,6 +76,7 @@ for v in RUNS NPODS ROUNDS MEM_ROUNDS; do
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || { echo "bench/cri.sh: BENCH_CRI_WARMUP must be >= 0" >&2; exit 2; }
 
+export REAPER_CONTAINERD=${REAPER_CONTAINERD:-main}
 # shellcheck source=tests/cri/lib.sh
 source "$REPO/tests/cri/lib.sh"
 E2E_KEEP=${BENCH_KEEP:-0}
@@ -99,6 +102,7 @@ if ((${#missing[@]})); then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       --no-install-recommends "${missing[@]}"; } >&2 || die "apt-get install ${missing[*]} failed"
 fi
+e2e_select_containerd # 2.x: that release's containerd, ctr and runc shim first on PATH
 SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2)
 
 describe() { # <file>: sha256 prefix, size, build time
@@ -112,8 +116,7 @@ e2e_write_config() {
   _cri_e2e_write_config
   local cfg=$E2E_DIR/config.toml
   sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$cfg"
-  sed -i "s|^\([[:space:]]*sandbox_image = \).*|\1\"$PAUSE_IMAGE\"|" "$cfg"
-  grep -q "sandbox_image = \"$PAUSE_IMAGE\"" "$cfg" || die "could not set sandbox_image in $cfg"
+  grep -qE "(sandbox_image|sandbox) = \"$PAUSE_IMAGE\"" "$cfg" || die "no sandbox image $PAUSE_IMAGE in $cfg"
   if ! grep -q 'containerd.runtimes.runc\]' "$cfg" || ! grep -q 'runtime_type = "io.containerd.runc.v2"' "$cfg"; then
     die "tests/cri/lib.sh's config has no runc runtime handler"
   fi
@@ -124,17 +127,11 @@ e2e_write_config() {
   BIN_INFO="repo at git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') when copied; $SHIM_SRC_REAPER: $(describe "$E2E_DIR/bin/containerd-shim-reaper-v2"); $REAPERCTL_SRC: $(describe "$REAPERCTL")"
 }
 
-# The pause image: lib.sh's busybox image whose command is a long sleep.
-eval "$(declare -f e2e_build_image_tarball | sed '1s/e2e_build_image_tarball/bench_build_pause_tarball/' |
-  sed 's#"Cmd":\["/bin/sh"\]#"Cmd":["/bin/sleep","2147483647"]#')"
-declare -f bench_build_pause_tarball | grep -q '"/bin/sleep","2147483647"' ||
-  die "could not derive the pause image builder from tests/e2e/lib.sh"
+# The pause image: lib.sh's busybox image whose command is a long sleep, imported by cri_start
+# (tests/cri/lib.sh) as CRI_SANDBOX_IMAGE.
+export CRI_SANDBOX_IMAGE=$PAUSE_IMAGE
 bench_import_pause_image() {
-  local tarball=$E2E_DIR/pause-oci.tar
-  E2E_IMAGE=$PAUSE_IMAGE bench_build_pause_tarball "$tarball"
-  ctrp images import --all-platforms "$tarball" >"$E2E_DIR/logs/pause-import.log" 2>&1 ||
-    { cat "$E2E_DIR/logs/pause-import.log" >&2; die "ctr images import (pause) failed"; }
-  grep -qxF "$PAUSE_IMAGE" <<<"$(ctrp images ls -q)" || die "image $PAUSE_IMAGE not listed after import"
+  grep -qxF "$PAUSE_IMAGE" <<<"$(ctrp images ls -q)" || die "image $PAUSE_IMAGE not listed after cri_start"
 }
 
 # ---------------------------------------------------------------------------
@@ -190,10 +187,12 @@ inspect_pod() {
 }
 # (timestamps are kept as strings: mawk prints large integers with %d as 2147483647)
 
-# The CRI plugin's "RunPodSandbox for &PodSandboxMetadata{Name:<pod>," log line: its time in µs.
+# The CRI plugin's "RunPodSandbox for &PodSandboxMetadata{Name:<pod>," log line (1.6; 2.x logs
+# the metadata as `name:\"<pod>\"  uid:...`): its time in µs.
 rps_log_us() {
   local line ts
-  line=$(grep -F "RunPodSandbox for &PodSandboxMetadata{Name:$1," "$E2E_DIR/containerd.log" | head -n 1)
+  line=$(grep -F -e "RunPodSandbox for &PodSandboxMetadata{Name:$1," -e "RunPodSandbox for name:\\\"$1\\\"" \
+    "$E2E_DIR/containerd.log" | head -n 1)
   [[ $line =~ time=\"([^\"]+)\" ]] || return 1
   ts=${BASH_REMATCH[1]}
   date -d "$ts" +%s%6N

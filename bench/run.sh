@@ -27,14 +27,16 @@
 #      BENCH_LOG_LEVEL (containerd log level, default info: at debug,
 #      containerd also passes -debug to every shim), BENCH_KEEP=1 (keep the
 #      temp dir), REAPER_BIN_DIR (default <repo>/build),
-#      BENCH_PHASES (default "latency memory throughput"; arguments override it).
+#      BENCH_PHASES (default "latency memory throughput"; arguments override it),
+#      REAPER_CONTAINERD (default main: the containerd of tests/peers/versions.env's
+#      CONTAINERD_MAIN, with runc's shim of the same release; 1.6 = Debian's package).
 set -euo pipefail
 
 BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SELF/.." && pwd)
 BENCH_CMDLINE=""
 for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL BENCH_PHASES BENCH_TP_RUNS BENCH_TP_BYTES \
-  BENCH_TP_PRODUCERS BENCH_TP_CLIENTS BENCH_TP_BASE_RUNS BENCH_TP_TIMEOUT REAPER_BIN_DIR; do
+  BENCH_TP_PRODUCERS BENCH_TP_CLIENTS BENCH_TP_BASE_RUNS BENCH_TP_TIMEOUT REAPER_BIN_DIR REAPER_CONTAINERD; do
   [[ -z ${!v:-} ]] || BENCH_CMDLINE+="$v=${!v} "
 done
 BENCH_CMDLINE+="bench/run.sh${*:+ $*}"
@@ -57,6 +59,7 @@ done
 ((${#RUN_PHASE[@]})) || { echo "bench/run.sh: no phase selected" >&2; exit 2; }
 phase() { [[ -n ${RUN_PHASE[$1]:-} ]]; }
 
+export REAPER_CONTAINERD=${REAPER_CONTAINERD:-main}
 # shellcheck source=tests/e2e/lib.sh
 source "$REPO/tests/e2e/lib.sh"
 E2E_KEEP=${BENCH_KEEP:-0}
@@ -113,6 +116,7 @@ fi
 for tool in "${!PKG_OF[@]}" awk sha256sum; do
   command -v "$tool" >/dev/null || die "$tool not installed"
 done
+e2e_select_containerd # 2.x: that release's containerd, ctr and runc shim first on PATH
 SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2)
 
 declare -A FAILED=()   # runtime -> one-line reason

@@ -4,5 +4,5 @@
 if(REAPER_TESTS)
   add_test(NAME e2e_install COMMAND ${CMAKE_SOURCE_DIR}/tests/install/run.sh)
   set_tests_properties(e2e_install PROPERTIES
-    ENVIRONMENT "REAPER_BIN_DIR=${CMAKE_BINARY_DIR}" TIMEOUT 900 LABELS e2e)
+    ENVIRONMENT "REAPER_BIN_DIR=${CMAKE_BINARY_DIR}" TIMEOUT 1800 LABELS e2e)
 endif()

@@ -4,11 +4,13 @@
 #   scripts/install-reaper.sh --kind CLUSTER [--bin-src DIR] [--no-label] [--uninstall]
 #
 # For each node of `kind get nodes --name CLUSTER`: `docker cp` the binaries, the default node
-# config (deploy/reaper.toml) and scripts/install-node.sh into the node container, `docker exec`
-# install-node.sh there (containerd restarted with systemctl inside the node when its config
-# changed), remove the copies, then label the node reaper.io/enabled=true with
-# `kubectl --context kind-CLUSTER`. --uninstall runs install-node.sh --uninstall and removes
-# the label. A thin wrapper: every node step is install-node.sh's.
+# config (deploy/reaper.toml), scripts/install-node.sh and scripts/installer/ into the node
+# container, `docker exec` install-node.sh there (containerd restarted with systemctl inside the
+# node when its config changed; the node image needs python3 with tomlkit, or use the
+# installer DaemonSet, docs/kubernetes.md), remove the copies, then label the node
+# node-restriction.kubernetes.io/reaper-v2=true with `kubectl --context kind-CLUSTER`.
+# --uninstall runs install-node.sh --uninstall and removes the label. A thin wrapper: every node
+# step is install-node.sh's.
 #
 # Needs docker, kind and kubectl on this machine. It is NOT run by the project's CI (the CI
 # machines have no Docker engine and no kind); CI checks its syntax and --help only.
@@ -37,7 +39,7 @@ done
 for tool in docker kind kubectl; do
   command -v "$tool" >/dev/null || die "$tool not found in PATH"
 done
-files=("$repo/scripts/install-node.sh" "$repo/deploy/reaper.toml")
+files=("$repo/scripts/install-node.sh" "$repo/scripts/installer" "$repo/deploy/reaper.toml")
 if ((!uninstall)); then
   for b in containerd-shim-reaper-v2 reaper-runtime reaper-overlay; do
     [[ -x $bin_src/$b ]] || die "$bin_src/$b not found (build first, or pass --bin-src)"
@@ -57,16 +59,16 @@ for node in "${nodes[@]}"; do
   done
   args=(--bin-src "$stage" --default-config "$stage/reaper.toml" --restart-cmd "systemctl restart containerd")
   ((uninstall)) && args+=(--uninstall)
-  if ! docker exec "$node" bash "$stage/install-node.sh" "${args[@]}"; then
+  if ! docker exec "$node" "$stage/install-node.sh" "${args[@]}"; then
     docker exec "$node" rm -rf "$stage" || true
     die "install-node.sh failed on node $node"
   fi
   docker exec "$node" rm -rf "$stage"
   if ((label)); then
     if ((uninstall)); then
-      kubectl --context "kind-$cluster" label node "$node" reaper.io/enabled- --overwrite
+      kubectl --context "kind-$cluster" label node "$node" node-restriction.kubernetes.io/reaper-v2- --overwrite
     else
-      kubectl --context "kind-$cluster" label node "$node" reaper.io/enabled=true --overwrite
+      kubectl --context "kind-$cluster" label node "$node" node-restriction.kubernetes.io/reaper-v2=true --overwrite
     fi
   fi
 done

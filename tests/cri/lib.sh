@@ -13,6 +13,19 @@
 #   REAPERCTL        reaperctl binary (default $REAPER_BIN_DIR/tools/reaperctl/reaperctl)
 #   CRI_HANDLER      runtime handler for pods (default reaper-v2)
 #   CRI_RPC_TIMEOUT  seconds after which a reaperctl call is killed (default 120)
+#   CRI_SANDBOX_IMAGE  the sandbox (pause) image. Default: the placeholder image $E2E_IMAGE,
+#                    whose /bin/sh exits at once (Reaper never runs the sandbox image; runc's
+#                    pods need a live one: cri_start imports CRI_SANDBOX_IMAGE, when set, as the
+#                    placeholder image whose command is a long sleep; CRI_SANDBOX_IMPORT=0: it
+#                    is pulled instead)
+#   CRI_REGISTRY_CONFIG_PATH  a hosts.toml directory for the image service (default: none)
+#   CRI_RUNTIME_OPTIONS  TOML lines of an [options] table on the reaper-v2 runtime (default none)
+#
+# The config is written in the version REAPER_CONTAINERD's release expects (tests/e2e/lib.sh):
+# version 2 with plugins."io.containerd.grpc.v1.cri" for 1.6; 3 (2.0-2.2) or 4 (2.3+) with the
+# runtimes under plugins."io.containerd.cri.v1.runtime" and images under
+# plugins."io.containerd.cri.v1.images". Both handlers pass the reaper.runtime/* pod
+# annotations (pod_annotations), as docs/installation.md tells operators to configure.
 
 CRI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -41,25 +54,63 @@ cri_free_port() {
 e2e_write_config() {
   mkdir -p "$E2E_DIR/cni/bin" "$E2E_DIR/cni/conf" "$E2E_DIR/pod-logs" "$E2E_DIR/reaperctl"
   CRI_STREAM_PORT=$(cri_free_port) || die "no free TCP port for the CRI streaming server"
-  { e2e_config_common cri; cat <<EOF
+  { e2e_config_common cri; echo; cri_config; } >"$E2E_DIR/config.toml"
+}
 
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$E2E_IMAGE"
-  restrict_oom_score_adj = true
+# cri_config: the CRI part of the config, in the selected release's config version.
+cri_config() {
+  local image=${CRI_SANDBOX_IMAGE:-$E2E_IMAGE} runtime bin_dir
+  if is_containerd_1x; then
+    runtime='plugins."io.containerd.grpc.v1.cri"'
+    cat <<EOF
+[$runtime]
+  sandbox_image = "$image"
   stream_server_address = "127.0.0.1"
   stream_server_port = "$CRI_STREAM_PORT"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$E2E_DIR/cni/bin"
-    conf_dir = "$E2E_DIR/cni/conf"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.reaper-v2]
-      runtime_type = "io.containerd.reaper.v2"
 EOF
-  } >"$E2E_DIR/config.toml"
+    bin_dir="bin_dir = \"$E2E_DIR/cni/bin\""
+  else
+    runtime='plugins."io.containerd.cri.v1.runtime"'
+    local images='plugins."io.containerd.cri.v1.images"'
+    cat <<EOF
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "$CRI_STREAM_PORT"
+
+[$images]
+  [$images.pinned_images]
+    sandbox = "$image"
+EOF
+    if [[ -n ${CRI_REGISTRY_CONFIG_PATH:-} ]]; then
+      printf '  [%s.registry]\n    config_path = "%s"\n' "$images" "$CRI_REGISTRY_CONFIG_PATH"
+    fi
+    printf '\n[%s]\n' "$runtime"
+    # cni.bin_dir is deprecated from 2.1 on, in favour of bin_dirs
+    bin_dir="bin_dirs = [\"$E2E_DIR/cni/bin\"]"
+    [[ $E2E_CONTAINERD_SERIES != 2.0 ]] || bin_dir="bin_dir = \"$E2E_DIR/cni/bin\""
+  fi
+  cat <<EOF
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [$runtime.cni]
+    $bin_dir
+    conf_dir = "$E2E_DIR/cni/conf"
+  [$runtime.containerd]
+    default_runtime_name = "runc"
+    [$runtime.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      pod_annotations = ["reaper.runtime/*"]
+    [$runtime.containerd.runtimes.reaper-v2]
+      runtime_type = "io.containerd.reaper.v2"
+      pod_annotations = ["reaper.runtime/*"]
+EOF
+  if [[ -n ${CRI_RUNTIME_OPTIONS:-} ]]; then
+    printf '      [%s.containerd.runtimes.reaper-v2.options]\n' "$runtime"
+    printf '%s\n' "$CRI_RUNTIME_OPTIONS" | sed 's/^/        /'
+  fi
+  if is_containerd_1x && [[ -n ${CRI_REGISTRY_CONFIG_PATH:-} ]]; then
+    printf '  [%s.registry]\n    config_path = "%s"\n' "$runtime" "$CRI_REGISTRY_CONFIG_PATH"
+  fi
 }
 
 # rctl ARGS...: reaperctl against our containerd, with our log/state roots and image.
@@ -85,23 +136,29 @@ cri_start() {
     e2e_stop_containerd
   done
   # a private copy, like the shim's: a rebuild during the run cannot break it
-  cp "$REAPERCTL" "$E2E_DIR/bin/reaperctl" || die "cannot copy $REAPERCTL"
+  [[ $REAPERCTL -ef $E2E_DIR/bin/reaperctl ]] || cp "$REAPERCTL" "$E2E_DIR/bin/reaperctl" ||
+    die "cannot copy $REAPERCTL"
   REAPERCTL=$E2E_DIR/bin/reaperctl
   cri_import_image
+  if [[ -n ${CRI_SANDBOX_IMAGE:-} && $CRI_SANDBOX_IMAGE != "$E2E_IMAGE" && ${CRI_SANDBOX_IMPORT:-1} == 1 ]]; then
+    cri_import_image "$CRI_SANDBOX_IMAGE" '["/bin/sleep","2147483647"]'
+  fi
   log "CRI ready (streaming server 127.0.0.1:$CRI_STREAM_PORT, handler $CRI_HANDLER)"
 }
 
-# The placeholder image (tests/e2e/lib.sh's busybox image) in namespace k8s.io, where CRI
-# finds it both as sandbox_image and as the image of containers without one. (Not
-# e2e_build_image: its `ls | grep -q` check races with pipefail once CRI adds a second ref.)
+# cri_import_image [NAME CMD-JSON]: the placeholder image (tests/e2e/lib.sh's busybox image,
+# default $E2E_IMAGE with /bin/sh) in namespace k8s.io, where CRI finds it both as the sandbox
+# image and as the image of containers without one. (Not e2e_build_image: its `ls | grep -q`
+# check races with pipefail once CRI adds a second ref.)
 cri_import_image() {
-  local tarball=$E2E_DIR/reaper-test-oci.tar refs
-  [[ -f $tarball ]] || e2e_build_image_tarball "$tarball"
+  local name=${1:-$E2E_IMAGE} cmd=${2:-}
+  local tarball=$E2E_DIR/${name//[^a-z0-9]/_}.oci.tar refs
+  [[ -f $tarball ]] || e2e_build_image_tarball "$tarball" "$name" "$cmd"
   ctrp images import --all-platforms "$tarball" >"$E2E_DIR/logs/image-import.log" 2>&1 ||
     { cat "$E2E_DIR/logs/image-import.log" >&2; die "ctr images import failed"; }
   refs=$(ctrp images ls -q)
-  grep -qxF "$E2E_IMAGE" <<<"$refs" || die "image $E2E_IMAGE not listed after import"
-  log "image $E2E_IMAGE imported into namespace $E2E_NS"
+  grep -qxF "$name" <<<"$refs" || die "image $name not listed after import"
+  log "image $name imported into namespace $E2E_NS"
 }
 
 # Pods of this run are all created by reaperctl: remove them through CRI first, then let the

@@ -6,12 +6,14 @@
 #   tests/cri/run.sh 'exec.*'        # only tests whose name matches an ERE
 #   tests/cri/run.sh -l              # list test names
 #
-# Env: REAPER_BIN_DIR (default <repo>/build), REAPERCTL, E2E_KEEP=1 (keep the temp dir with
-# containerd.log and per-test logs), E2E_VERBOSE=1, CRI_FILES (test files, default
-# tests/cri/test_*.sh).
+# Env: REAPER_CONTAINERD (1.6, 2.0, 2.2, 2.3, 2.4; default main = CONTAINERD_MAIN of
+# tests/peers/versions.env), REAPER_BIN_DIR (default <repo>/build), REAPERCTL, E2E_KEEP=1 (keep
+# the temp dir with containerd.log and per-test logs), E2E_VERBOSE=1, CRI_FILES (test files,
+# default tests/cri/test_*.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export REAPER_CONTAINERD=${REAPER_CONTAINERD:-main}
 # shellcheck source=tests/cri/lib.sh
 source "$here/lib.sh"
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Renders deploy/kubernetes (and its admission-policy and uninstall kustomizations) with
 # `kubectl kustomize`, lints sources and output with yamllint (deploy/kubernetes/.yamllint) and
-# checks the rendered objects (check_objects.py). Then proves the checks can fail: a mutated
-# rendering and a badly formatted file must be rejected.
-#   tests/deploy/check-manifests.sh          KUBECTL=/path/to/kubectl to use another kubectl
+# checks the rendered objects (check_objects.py). The Helm chart deploy/helm/reaper: `helm lint`,
+# `helm template` with its defaults must give exactly the objects of deploy/kubernetes, with
+# uninstall.enabled / admissionPolicy.enabled those plus the uninstall / admission-policy ones
+# (same_objects.py). Then proves the checks can fail: a mutated rendering, a changed chart value
+# and a badly formatted file must be rejected.
+#   tests/deploy/check-manifests.sh   KUBECTL=/path/to/kubectl, HELM=/path/to/helm (default:
+#                                     tests/peers/build.sh --path helm)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -43,6 +47,33 @@ step "yamllint rendered" lint "$tmp/main.yaml" "$tmp/admission.yaml" "$tmp/unins
 step "rendered objects" "$python" "$here/check_objects.py" "$repo" \
   "$tmp/main.yaml" "$tmp/admission.yaml" "$tmp/uninstall.yaml"
 
+# The Helm chart: the same objects
+helm=${HELM:-}
+if [[ -z $helm ]]; then
+  helm=$("$repo/tests/peers/build.sh" --path helm)/helm || { echo "FAIL: cannot build helm"; exit 1; }
+fi
+chart=$repo/deploy/helm/reaper
+htemplate() { # OUT [--set ...]
+  local out=$1
+  shift
+  "$helm" template reaper "$chart" "$@" >"$out"
+}
+step "helm lint" "$helm" lint --strict "$chart"
+step "helm template (defaults)" htemplate "$tmp/helm-main.yaml"
+step "helm template (uninstall)" htemplate "$tmp/helm-uninstall.yaml" --set installer.enabled=false,uninstall.enabled=true
+step "helm template (admission)" htemplate "$tmp/helm-admission.yaml" --set admissionPolicy.enabled=true
+step "yamllint helm output" lint "$tmp/helm-main.yaml" "$tmp/helm-uninstall.yaml" "$tmp/helm-admission.yaml"
+"$python" - "$tmp/main.yaml" "$tmp/main-no-installer.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") != "DaemonSet"]
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+PY
+step "helm = deploy/kubernetes" "$python" "$here/same_objects.py" "$tmp/helm-main.yaml" "$tmp/main.yaml"
+step "helm uninstall = deploy/kubernetes/uninstall" "$python" "$here/same_objects.py" \
+  "$tmp/helm-uninstall.yaml" "$tmp/main-no-installer.yaml,$tmp/uninstall.yaml"
+step "helm admission = deploy/kubernetes/admission-policy" "$python" "$here/same_objects.py" \
+  "$tmp/helm-admission.yaml" "$tmp/main.yaml,$tmp/admission.yaml"
+
 # The checks must be able to fail.
 must_fail() { # <name> <command...>
   local name=$1
@@ -71,6 +102,9 @@ must_fail "negative: object outside reaper-system" "$python" "$here/check_object
   "$tmp/bad-ns.yaml" "$tmp/admission.yaml" "$tmp/uninstall.yaml"
 sed 's/^kind: RuntimeClass$/kind: RuntimeClass  /' "$tmp/main.yaml" >"$tmp/bad-lint.yaml"
 must_fail "negative: yamllint trailing spaces" lint "$tmp/bad-lint.yaml"
+htemplate "$tmp/helm-bad.yaml" --set image.tag=9.9.9
+must_fail "negative: helm value differs from deploy/kubernetes" "$python" "$here/same_objects.py" \
+  "$tmp/helm-bad.yaml" "$tmp/main.yaml"
 mkdir "$tmp/broken"
 printf 'resources:\n  - missing.yaml\n' >"$tmp/broken/kustomization.yaml"
 must_fail "negative: kustomize missing resource" render "$tmp/broken" "$tmp/broken.out"

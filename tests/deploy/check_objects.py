@@ -52,55 +52,54 @@ def common(objs, where):
                   f"{ident}: namespace {meta.get('namespace')!r}, expected {NAMESPACE!r}")
 
 
-def script_facts(repo):
-    """What scripts/install-node.sh sets: node label, runtime name, accepted options."""
+def read(path):
     try:
-        with open(f"{repo}/scripts/install-node.sh", encoding="utf-8") as f:
-            text = f.read()
+        with open(path, encoding="utf-8") as f:
+            return f.read()
     except OSError as e:
-        check(False, f"install-node.sh: {e}")
-        text = ""
-    keys = set(re.findall(r"^LABEL_KEY=(reaper\.io/[a-z0-9.-]+)$", text, re.M))
-    values = set(re.findall(r'"\$LABEL_KEY=([a-z0-9]+)"', text))
+        check(False, f"{path}: {e}")
+        return ""
+
+
+def script_facts(repo):
+    """What scripts/install-node.sh (scripts/installer/) sets: node label, runtime name,
+    accepted options, binaries."""
+    text = read(f"{repo}/scripts/installer/install_node.py")
+    keys = re.findall(r'^LABEL_KEY = "([a-z0-9.-]+/[a-z0-9.-]+)"$', text, re.M)
+    values = re.findall(r'^LABEL_VALUE = "([a-z0-9]+)"$', text, re.M)
     check(len(keys) == 1 and len(values) == 1,
-          f"install-node.sh: expected one LABEL_KEY=reaper.io/... and one value, got {keys} {values}")
-    labels = {(k, v) for k in keys for v in values}
-    # the runtime table whose runtime_type is ours: "[$p.NAME]" then runtime_type = "...reaper.v2"
-    runtimes = set(re.findall(r'"\[\$p\.([a-z0-9-]+)\]"\s*\\?\s*'
-                              r"'\s*runtime_type = \"io\.containerd\.reaper\.v2\"'", text))
-    check(len(runtimes) == 1, f"install-node.sh: expected one reaper runtime name, got {runtimes}")
-    options = set(re.findall(r"^\s*(--[a-z][a-z0-9-]*)\)", text, re.M))
-    options |= set(re.findall(r"^\s*(--[a-z][a-z0-9-]*)\s*\|", text, re.M))
-    check(options, "install-node.sh: no options found in its argument parser")
-    m = re.search(r"^BINARIES=\(([^)]*)\)", text, re.M)
-    binaries = set(m.group(1).split()) if m else set()
-    check(binaries, "install-node.sh: no BINARIES=(...) list")
-    label = next(iter(labels)) if labels else ("", "")
+          f"install_node.py: expected one LABEL_KEY and one LABEL_VALUE, got {keys} {values}")
+    label = (keys[0], values[0]) if keys and values else ("", "")
+    check(label[0].startswith("node-restriction.kubernetes.io/"),
+          f"node label {label[0]!r} is not under node-restriction.kubernetes.io/ (a kubelet could set it)")
+    runtimes = re.findall(r'^RUNTIME = "([a-z0-9-]+)"$', read(f"{repo}/scripts/installer/ctrconfig.py"), re.M)
+    check(len(runtimes) == 1, f"ctrconfig.py: expected one RUNTIME, got {runtimes}")
+    options = set(re.findall(r'add_argument\("(--[a-z][a-z0-9-]*)"', text))
+    check(options, "install_node.py: no options found in its argument parser")
+    m = re.search(r"^BINARIES = \[([^]]*)\]", text, re.M)
+    binaries = set(re.findall(r'"([^"]+)"', m.group(1))) if m else set()
+    check(binaries, "install_node.py: no BINARIES = [...] list")
     return label, next(iter(runtimes), ""), options, binaries
 
 
 def image_version(repo):
-    with open(f"{repo}/CMakeLists.txt", encoding="utf-8") as f:
-        m = re.search(r"project\(reaper VERSION ([0-9.]+)", f.read())
+    m = re.search(r"project\(reaper VERSION ([0-9.]+)", read(f"{repo}/CMakeLists.txt"))
     check(m, "CMakeLists.txt: no project(reaper VERSION ...)")
     return m.group(1) if m else ""
 
 
-def dockerfile_paths(repo, binaries):
-    """Destinations of the installer image's COPY lines; checks their sources."""
-    with open(f"{repo}/deploy/kubernetes/installer/Dockerfile", encoding="utf-8") as f:
-        copies = [line.split()[1:] for line in f if line.startswith("COPY ")]
-    check(copies, "installer/Dockerfile: no COPY lines")
-    built = set()
-    for words in copies:
-        for src in words[:-1]:
-            if src.startswith("build/"):
-                built.add(src[len("build/"):])
-            else:
-                check(os.path.isfile(f"{repo}/{src}"), f"installer/Dockerfile: COPY source {src} missing")
-    check(built == binaries, f"installer/Dockerfile copies {sorted(built)} from build/, "
-          f"install-node.sh installs {sorted(binaries)}")
-    return [words[-1].rstrip("/") for words in copies]
+def image_paths(repo, binaries):
+    """Where the installer image (Containerfile + stage.sh) puts the script and the binaries."""
+    cf = read(f"{repo}/deploy/kubernetes/installer/Containerfile")
+    froms = re.findall(r"^FROM (\S+)", cf, re.M)
+    check(froms == ["scratch"], f"installer/Containerfile: FROM {froms}, expected scratch only")
+    stage = read(f"{repo}/deploy/kubernetes/installer/stage.sh")
+    for b in sorted(binaries):
+        check(b in stage, f"installer/stage.sh does not put {b} into the image")
+    for path in ("/opt/reaper/install-node.sh", "/opt/reaper/installer/", "/opt/reaper/bin/crictl",
+                 "/opt/reaper/bin/kubectl", "/usr/bin/python3"):
+        check(path in stage, f"installer/stage.sh does not create {path}")
+    return ["/opt/reaper/install-node.sh", "/opt/reaper/bin"]
 
 
 def check_installer_pod(ds, objs, options, version, dests, mode):
@@ -128,8 +127,17 @@ def check_installer_pod(ds, objs, options, version, dests, mode):
               f"{name}/{c.get('name')}: image {c.get('image')!r}, expected "
               f"{IMAGE_NAME}:{version} (project version)")
     for c in containers:
-        check(not c.get("securityContext", {}).get("privileged"),
-              f"{name}/{c.get('name')}: the waiting container must not be privileged")
+        sc = c.get("securityContext", {})
+        check(not sc.get("privileged"), f"{name}/{c.get('name')}: the waiting container must not be privileged")
+        check(sc.get("runAsNonRoot") is True, f"{name}/{c.get('name')}: the waiting container must run as non-root")
+        check(not any(m.get("mountPath", "").startswith("/var/run/secrets")
+                      for m in c.get("volumeMounts", [])),
+              f"{name}/{c.get('name')}: the waiting container must not get the API token")
+    check(spec.get("automountServiceAccountToken") is False,
+          f"{name}: automountServiceAccountToken is not false (the token belongs in the init container only)")
+    token_vols = {v["name"] for v in spec.get("volumes", [])
+                  if any("serviceAccountToken" in src for src in v.get("projected", {}).get("sources", []))}
+    check(len(token_vols) == 1, f"{name}: expected one projected serviceAccountToken volume, got {token_vols}")
     if not inits:
         return
     init = inits[0]
@@ -141,7 +149,9 @@ def check_installer_pod(ds, objs, options, version, dests, mode):
     cmd = init.get("command", [])
     args = init.get("args", [])
     check(cmd and cmd[0].endswith("/install-node.sh"), f"{name}: command {cmd} is not install-node.sh")
-    check(cmd and cmd[0] in dests, f"{name}: {cmd[:1]} is not where the Dockerfile puts the script ({dests})")
+    check(cmd and cmd[0] in dests, f"{name}: {cmd[:1]} is not where the image puts the script ({dests})")
+    check(any(m.get("name") in token_vols and m.get("mountPath") == "/var/run/secrets/kubernetes.io/serviceaccount"
+              for m in init.get("volumeMounts", [])), f"{name}: the init container (labels the Node) lacks the API token")
     for a in args:
         if a.startswith("--"):
             check(a in options, f"{name}: install-node.sh does not accept {a}")
@@ -160,7 +170,13 @@ def check_installer_pod(ds, objs, options, version, dests, mode):
     if mode == "install":
         check("--uninstall" not in args, f"{name}: installer runs --uninstall")
         src = value("--bin-src")
-        check(src in dests, f"{name}: --bin-src {src!r} is not a Dockerfile COPY destination {dests}")
+        check(src in dests, f"{name}: --bin-src {src!r} is not where the image puts the binaries {dests}")
+        dc = value("--default-config") or ""
+        cms = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
+        check(any(dc.startswith(m.get("mountPath", "/nonexistent") + "/") and m.get("name") in cms
+                  for m in init.get("volumeMounts", [])),
+              f"{name}: --default-config {dc!r} is not from the node-config ConfigMap")
+        check(value("--crictl") == "/opt/reaper/bin/crictl", f"{name}: --crictl is not the image's crictl")
     else:
         check("--uninstall" in args, f"{name}: uninstaller does not pass --uninstall")
 
@@ -175,9 +191,15 @@ def main():
     common(un_objs, "uninstall")
     (label_key, label_value), runtime, options, binaries = script_facts(repo)
     version = image_version(repo)
-    dests = dockerfile_paths(repo, binaries)
+    dests = image_paths(repo, binaries)
 
-    find(main_objs, "Namespace", NAMESPACE)
+    ns = find(main_objs, "Namespace", NAMESPACE)
+    for mode in ("enforce", "audit", "warn"):
+        check(ns.get("metadata", {}).get("labels", {}).get(f"pod-security.kubernetes.io/{mode}") == "privileged",
+              f"Namespace {NAMESPACE}: pod-security.kubernetes.io/{mode} is not privileged")
+    ncm = find(main_objs, "ConfigMap", "reaper-node-config")
+    check("allowed_namespaces" in (ncm.get("data", {}).get("reaper.toml") or ""),
+          "ConfigMap reaper-node-config: the node config has no allowed_namespaces list")
     rc = find(main_objs, "RuntimeClass", "reaper-v2")
     check(rc.get("apiVersion") == "node.k8s.io/v1", f"RuntimeClass apiVersion {rc.get('apiVersion')}")
     check(rc.get("handler") == runtime,
@@ -221,6 +243,15 @@ def main():
     sel = bspec.get("matchResources", {}).get("namespaceSelector", {}).get("matchExpressions", [])
     check({"key": "reaper.io/allowed", "operator": "NotIn", "values": ["true"]} in sel,
           f"binding: namespaceSelector does not exempt reaper.io/allowed=true namespaces: {sel}")
+
+    nr = find(adm_objs, "ValidatingAdmissionPolicy", "reaper-v2-run-as-non-root")
+    nspec = nr.get("spec", {})
+    nexprs = " ".join([v.get("expression", "") for v in nspec.get("validations", [])] +
+                      [v.get("expression", "") for v in nspec.get("variables", [])])
+    check("runAsNonRoot" in nexprs and "'reaper-v2'" in nexprs, "run-as-non-root policy: no runAsNonRoot check")
+    nrb = find(adm_objs, "ValidatingAdmissionPolicyBinding", "reaper-v2-run-as-non-root")
+    check(nrb.get("spec", {}).get("matchResources", {}).get("namespaceSelector", {}).get("matchLabels")
+          == {"reaper.io/run-as-non-root": "true"}, "run-as-non-root binding: not per namespace label")
 
     for f in failures:
         print(f"FAIL {f}")

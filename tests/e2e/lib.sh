@@ -11,6 +11,12 @@
 #   REAPER_BIN_DIR   directory holding containerd-shim-reaper-v2, prefixed to
 #                    containerd's PATH (default <repo>/build)
 #   E2E_CTR_TIMEOUT  seconds after which a ctr call is killed (default 60)
+#   REAPER_CONTAINERD  containerd release of the private containerd: 1.6 (Debian's package on
+#                    PATH), 2.0, 2.2, 2.3 or 2.4 (containerd, ctr and runc's shim of the release
+#                    pinned in tests/peers/versions.env, built once by tests/peers/build.sh and
+#                    put first on PATH), or main (CONTAINERD_MAIN there). Default 1.6 for the
+#                    scripts that source this file; the suites' runners (tests/e2e/run.sh,
+#                    tests/cri/run.sh, tests/matrix, tests/critest, bench) default to main.
 #   E2E_KEEP         if 1, keep the temp dir (logs) after the run
 #   E2E_VERBOSE      if 1, print each test's log even when it passes
 
@@ -22,12 +28,16 @@ E2E_NS=reaper-e2e
 E2E_IMAGE=docker.io/library/reaper-test:latest
 E2E_CTR_TIMEOUT=${E2E_CTR_TIMEOUT:-60}
 SHIM_SOCK_DIR=/run/containerd/s
+E2E_PEERS_BUILD=$REPO/tests/peers/build.sh
 
 E2E_DIR=""            # temp dir of this run
 E2E_ADDR=""           # private containerd gRPC socket
 E2E_STATE=""          # private containerd state dir
 E2E_CONTAINERD_PID="" # pid of the private containerd
 E2E_RUNID=""          # short unique token used in container ids
+E2E_CONTAINERD_SERIES="" # 1.6, 2.0, 2.2, 2.3 or 2.4, set by e2e_select_containerd
+E2E_CONTAINERD_VERSION="" # e.g. 2.3.7
+E2E_CONFIG_VERSION=""  # the config version that release expects: 2, 3 or 4
 E2E_PASSED=0
 E2E_FAILED=0
 E2E_SKIPPED=0
@@ -152,28 +162,88 @@ kill_pids_deadline() { # <signal-first> <deadline> pid...
 }
 
 # ---------------------------------------------------------------------------
+# containerd release (REAPER_CONTAINERD).
+
+# e2e_containerd_series [WANT]: the release series REAPER_CONTAINERD (or WANT) names.
+e2e_containerd_series() {
+  local want=${1:-${REAPER_CONTAINERD:-1.6}}
+  if [[ $want == main ]]; then
+    want=$(sed -n 's/^CONTAINERD_MAIN=//p' "$REPO/tests/peers/versions.env")
+  fi
+  case $want in
+    1.6 | 2.0 | 2.2 | 2.3 | 2.4) echo "$want" ;;
+    *) die "REAPER_CONTAINERD='$want': expected 1.6, 2.0, 2.2, 2.3, 2.4 or main" ;;
+  esac
+}
+
+# e2e_select_containerd: picks the binaries of REAPER_CONTAINERD once per process. For 2.x it
+# builds them if missing (tests/peers/build.sh, cached) and puts their directory first on PATH
+# (exported), so containerd, ctr and containerd-shim-runc-v2 are that release's everywhere: in
+# the tests, in containerd's own lookup of runc's shim, in restarts. Sets E2E_CONTAINERD_SERIES,
+# E2E_CONTAINERD_VERSION and E2E_CONFIG_VERSION (the release's own config version: 2 for 1.6,
+# 3 for 2.0-2.2, 4 from 2.3).
+e2e_select_containerd() {
+  [[ -z $E2E_CONTAINERD_SERIES ]] || return 0
+  local series bindir v
+  series=$(e2e_containerd_series) || exit 1
+  case $series in
+    1.6)
+      command -v containerd >/dev/null || die "containerd not installed (scripts/install-deps.sh)"
+      E2E_CONFIG_VERSION=2
+      ;;
+    *)
+      bindir=$("$E2E_PEERS_BUILD" --path "containerd-$series") ||
+        die "cannot build containerd $series (tests/peers/build.sh --path containerd-$series)"
+      [[ -x $bindir/containerd && -x $bindir/ctr ]] || die "no containerd/ctr in $bindir"
+      PATH=$bindir:$PATH
+      export PATH
+      case $series in 2.0 | 2.2) E2E_CONFIG_VERSION=3 ;; *) E2E_CONFIG_VERSION=4 ;; esac
+      ;;
+  esac
+  v=$(containerd --version 2>/dev/null | awk '{ print $3 }')
+  v=${v#v} v=${v%%[+~]*}  # 2.3.7+unknown (module build), 1.6.20~ds1 (Debian)
+  [[ $v == "$series".* ]] || die "REAPER_CONTAINERD=$series, but $(command -v containerd) is '$v'"
+  E2E_CONTAINERD_SERIES=$series
+  E2E_CONTAINERD_VERSION=$v
+}
+
+is_containerd_1x() { [[ $E2E_CONTAINERD_SERIES == 1.* ]]; }
+
+# ---------------------------------------------------------------------------
 # Private containerd.
 
-# e2e_config_common [cri]: the part of a private containerd's config every suite shares.
-# Without "cri" the CRI plugin is disabled.
+# e2e_config_common [cri]: the part of a private containerd's config every suite shares, in the
+# config version of the selected release (e2e_select_containerd). Without "cri" the CRI plugins
+# are disabled.
 e2e_config_common() {
-  local cri_line='  "io.containerd.grpc.v1.cri",'
-  [[ ${1:-} == cri ]] && cri_line=""
-  cat <<EOF
-version = 2
-root = "$E2E_DIR/root"
-state = "$E2E_DIR/state"
-temp = "$E2E_DIR/tmp"
-disabled_plugins = [${cri_line:+
-$cri_line}
-  "io.containerd.internal.v1.opt",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
+  e2e_select_containerd
+  local p plugins=()
+  [[ ${1:-} == cri ]] || plugins=(io.containerd.grpc.v1.cri)
+  if is_containerd_1x; then
+    plugins+=(io.containerd.internal.v1.opt io.containerd.snapshotter.v1.aufs
+      io.containerd.snapshotter.v1.btrfs io.containerd.snapshotter.v1.devmapper
+      io.containerd.snapshotter.v1.zfs io.containerd.tracing.processor.v1.otlp
+      io.containerd.internal.v1.tracing)
+  else
+    # 2.x: CRI is three plugins here; NRI would listen on the machine-wide
+    # /var/run/nri/nri.sock; the other plugins are not used by the tests.
+    [[ ${1:-} == cri ]] || plugins+=(io.containerd.cri.v1.runtime io.containerd.cri.v1.images
+      io.containerd.podsandbox.controller.v1.podsandbox)
+    plugins+=(io.containerd.nri.v1.nri io.containerd.internal.v1.opt
+      io.containerd.snapshotter.v1.btrfs io.containerd.snapshotter.v1.devmapper
+      io.containerd.snapshotter.v1.zfs io.containerd.snapshotter.v1.erofs
+      io.containerd.snapshotter.v1.blockfile io.containerd.tracing.processor.v1.otlp
+      io.containerd.internal.v1.tracing)
+  fi
+  printf 'version = %s\nroot = "%s"\nstate = "%s"\ntemp = "%s"\n' \
+    "$E2E_CONFIG_VERSION" "$E2E_DIR/root" "$E2E_DIR/state" "$E2E_DIR/tmp"
+  # 2.x reads the node's /etc/containerd/conf.d/*.toml unless imports says otherwise
+  is_containerd_1x || printf 'imports = []\n'
+  printf 'disabled_plugins = [\n'
+  for p in "${plugins[@]}"; do printf '  "%s",\n' "$p"; done
+  printf ']\n'
+  if (( E2E_CONFIG_VERSION < 4 )); then
+    cat <<EOF
 
 [grpc]
   address = "$E2E_ADDR"
@@ -185,6 +255,22 @@ $cri_line}
   address = "$E2E_DIR/debug.sock"
   level = "debug"
 EOF
+  else  # version 4: the servers are plugins
+    cat <<EOF
+
+[debug]
+  level = "debug"
+
+[plugins."io.containerd.server.v1.grpc"]
+  address = "$E2E_ADDR"
+
+[plugins."io.containerd.server.v1.ttrpc"]
+  address = "$E2E_ADDR.ttrpc"
+
+[plugins."io.containerd.server.v1.debug"]
+  address = "$E2E_DIR/debug.sock"
+EOF
+  fi
 }
 
 e2e_write_config() { e2e_config_common >"$E2E_DIR/config.toml"; }
@@ -203,7 +289,7 @@ e2e_snapshot_shim() {
 containerd_answers() { E2E_CTR_TIMEOUT=5 ctrp version >/dev/null 2>&1; }
 
 e2e_start_containerd() {
-  command -v containerd >/dev/null || die "containerd not installed (scripts/install-deps.sh)"
+  e2e_select_containerd
   E2E_DIR=$(mktemp -d /tmp/reaper-e2e.XXXX)
   E2E_RUNID=${E2E_DIR##*.}
   E2E_RUNID=$(printf '%s' "$E2E_RUNID" | tr '[:upper:]' '[:lower:]')
@@ -214,7 +300,7 @@ e2e_start_containerd() {
   # The Reaper node config: overlay groups and their state live in the temp dir.
   printf 'state_root = "%s"\n' "$E2E_DIR/reaper" >"$E2E_DIR/reaper.toml"
   e2e_snapshot_shim
-  log "private containerd in $E2E_DIR (runtime $RUNTIME, shim from $REAPER_BIN_DIR)"
+  log "private containerd $E2E_CONTAINERD_VERSION (config version $E2E_CONFIG_VERSION) in $E2E_DIR (runtime $RUNTIME, shim from $REAPER_BIN_DIR)"
   # cwd = temp dir so that ./containerd-shim-* lookups cannot hit the repo.
   (cd "$E2E_DIR" && PATH="$E2E_DIR/bin:$PATH" REAPER_CONFIG="$E2E_DIR/reaper.toml" \
       exec containerd --config "$E2E_DIR/config.toml" \
@@ -324,8 +410,10 @@ put_blob() {
   echo "$d"
 }
 
+# e2e_build_image_tarball OUT [NAME [CMD-JSON]]: the image as an OCI archive, named NAME
+# (default $E2E_IMAGE), with command CMD-JSON (default ["/bin/sh"]).
 e2e_build_image_tarball() {
-  local out=$1 work layout rootfs bb arch diffid ldig lsize cdig csize mdig msize a
+  local out=$1 name=${2:-$E2E_IMAGE} cmd=${3:-'["/bin/sh"]'} work layout rootfs bb arch diffid ldig lsize cdig csize mdig msize a
   bb=$(command -v busybox) || die "busybox-static not installed"
   work=$(mktemp -d "$E2E_DIR/img.XXXX")
   layout=$work/layout rootfs=$work/rootfs
@@ -346,8 +434,8 @@ e2e_build_image_tarball() {
   ldig=$(put_blob "$layout" "$work/layer.tar.gz")
   arch=$(oci_arch)
 
-  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created_by":"reaper e2e lib.sh"}]}' \
-    "$arch" "$diffid" >"$work/config.json"
+  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created_by":"reaper e2e lib.sh"}]}' \
+    "$arch" "$cmd" "$diffid" >"$work/config.json"
   csize=$(stat -c %s "$work/config.json")
   cdig=$(put_blob "$layout" "$work/config.json")
 
@@ -357,7 +445,7 @@ e2e_build_image_tarball() {
   mdig=$(put_blob "$layout" "$work/manifest.json")
 
   printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-    "$mdig" "$msize" "$arch" "$E2E_IMAGE" >"$layout/index.json"
+    "$mdig" "$msize" "$arch" "$name" >"$layout/index.json"
   printf '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
   tar -C "$layout" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$out" .
   rm -rf "$work"

@@ -6,12 +6,14 @@
 #   RUNTIME=io.containerd.runc.v2 tests/e2e/run.sh   # validate harness with runc
 #   tests/e2e/run.sh -l              # list test names
 #
-# Env: RUNTIME, REAPER_BIN_DIR (default <repo>/build), E2E_KEEP=1 (keep the
+# Env: REAPER_CONTAINERD (1.6, 2.0, 2.2, 2.3, 2.4; default main = CONTAINERD_MAIN of
+# tests/peers/versions.env), RUNTIME, REAPER_BIN_DIR (default <repo>/build), E2E_KEEP=1 (keep the
 # temp dir with containerd.log and per-test logs), E2E_VERBOSE=1,
 # E2E_FILES (space-separated test files, default tests/e2e/test_*.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export REAPER_CONTAINERD=${REAPER_CONTAINERD:-main}
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
 

@@ -28,8 +28,37 @@ inst_setup() {
   log "installer tests in $E2E_DIR (binaries from $REAPER_BIN_DIR)"
 }
 
-# new_root: an empty scratch host root
-new_root() { mktemp -d "$E2E_DIR/root.XXXX"; }
+# new_root [SERIES]: a scratch host root holding only a containerd binary (the installer runs it
+# chrooted into the root to check every config): Debian's 1.6 by default, or the 2.x SERIES
+# built by tests/peers/build.sh. Hard links where possible (same filesystem), else copies.
+new_root() {
+  local r bin
+  r=$(mktemp -d "$E2E_DIR/root.XXXX")
+  bin=$(inst_containerd_bin "${1:-1.6}")
+  put_program "$r" "$bin" /usr/bin/containerd
+  echo "$r"
+}
+
+# inst_containerd_bin SERIES: the containerd binary of a release (1.6: Debian's)
+inst_containerd_bin() {
+  local dir
+  if [[ $1 == 1.6 ]]; then command -v containerd; return; fi
+  dir=$(REAPER_PEERS_DIR=${REAPER_PEERS_DIR:-$REPO/build/peers} "$REPO/tests/peers/build.sh" --path "containerd-$1") ||
+    die "cannot build containerd $1"
+  echo "$dir/containerd"
+}
+
+# put_program ROOT BIN NODE_PATH: BIN at NODE_PATH in ROOT, with the shared libraries it needs
+put_program() {
+  local r=$1 bin=$2 dst=$3 lib
+  mkdir -p "$r$(dirname "$dst")"
+  cp -l "$bin" "$r$dst" 2>/dev/null || cp "$bin" "$r$dst"
+  for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' || true); do
+    [[ -e $r$lib ]] && continue
+    mkdir -p "$r$(dirname "$lib")"
+    cp -l "$lib" "$r$lib" 2>/dev/null || cp "$lib" "$r$lib"
+  done
+}
 
 # tree_of DIR: every entry with type and mode (what "nothing else left" compares)
 tree_of() { find "$1" -mindepth 1 -printf '%P %y %m\n' | sort; }
@@ -55,14 +84,14 @@ restarts() { if [[ -f $1.restarts ]]; then wc -l <"$1.restarts"; else echo 0; fi
 # expected_block VERSION [WITH_RUNC] [BIN_DIR]
 expected_block() {
   local p='plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
-  [[ $1 == 3 ]] && p='plugins."io.containerd.cri.v1.runtime".containerd.runtimes'
+  [[ $1 == 2 ]] || p='plugins."io.containerd.cri.v1.runtime".containerd.runtimes'
   echo '# BEGIN reaper (managed by scripts/install-node.sh; --uninstall removes this block)'
   echo "[$p.reaper-v2]"
   echo '  runtime_type = "io.containerd.reaper.v2"'
   echo "  runtime_path = \"${3:-/usr/local/bin}/containerd-shim-reaper-v2\""
   echo '  pod_annotations = ["reaper.runtime/*"]'
   if [[ ${2:-0} == 1 ]]; then
-    echo "# containerd replaces its built-in runtime list by this file's: keep runc, the default"
+    echo "# containerd replaces its built-in runtimes by the file's: keep runc"
     echo "[$p.runc]"
     echo '  runtime_type = "io.containerd.runc.v2"'
   fi

@@ -22,14 +22,14 @@ test_kind_wrapper() {
   calls=$(cat "$fake/calls")
   assert_eq 1 "$(grep -c '^kind get nodes --name c1$' <<<"$calls")" "kind calls"
   for n in c1-control-plane c1-worker; do
-    assert_eq 5 "$(grep -c "^docker cp .* $n:/tmp/reaper-install/" <<<"$calls")" "files copied to $n"
-    assert_contains "$calls" "docker exec $n bash /tmp/reaper-install/install-node.sh --bin-src /tmp/reaper-install --default-config /tmp/reaper-install/reaper.toml --restart-cmd systemctl restart containerd"
-    assert_contains "$calls" "kubectl --context kind-c1 label node $n reaper.io/enabled=true --overwrite"
+    assert_eq 6 "$(grep -c "^docker cp .* $n:/tmp/reaper-install/" <<<"$calls")" "files copied to $n"
+    assert_contains "$calls" "docker exec $n /tmp/reaper-install/install-node.sh --bin-src /tmp/reaper-install --default-config /tmp/reaper-install/reaper.toml --restart-cmd systemctl restart containerd"
+    assert_contains "$calls" "kubectl --context kind-c1 label node $n node-restriction.kubernetes.io/reaper-v2=true --overwrite"
   done
   : >"$fake/calls"
   out=$(PATH="$fake:$PATH" "$s" --kind c1 --uninstall) || fail "install-reaper.sh --uninstall failed: $out"
   calls=$(cat "$fake/calls")
-  assert_contains "$calls" "docker exec c1-worker bash /tmp/reaper-install/install-node.sh --bin-src /tmp/reaper-install --default-config /tmp/reaper-install/reaper.toml --restart-cmd systemctl restart containerd --uninstall"
-  assert_contains "$calls" "kubectl --context kind-c1 label node c1-worker reaper.io/enabled- --overwrite"
+  assert_contains "$calls" "docker exec c1-worker /tmp/reaper-install/install-node.sh --bin-src /tmp/reaper-install --default-config /tmp/reaper-install/reaper.toml --restart-cmd systemctl restart containerd --uninstall"
+  assert_contains "$calls" "kubectl --context kind-c1 label node c1-worker node-restriction.kubernetes.io/reaper-v2- --overwrite"
 }
 register_test kind_wrapper test_kind_wrapper

@@ -35,7 +35,7 @@ cleanup() {
 }
 
 [[ $EUID -eq 0 ]] || die "must run as root (dpkg -i)"
-for tool in cpack dpkg dpkg-deb containerd ctr; do
+for tool in cpack dpkg dpkg-deb containerd ctr lintian strip; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/install-deps.sh)"
 done
 [[ -f $build/CPackConfig.cmake ]] || die "$build/CPackConfig.cmake missing: configure the build first"
@@ -69,7 +69,15 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ -n $(field Maintainer) && -n $(field Description) ]] || bad "no Maintainer or Description"
 conffiles=$(dpkg-deb -I "$deb" conffiles)
 [[ $conffiles == /etc/reaper/reaper.toml ]] || bad "conffiles: '$conffiles'"
-ok "control: $PKG $version, Depends $(field Depends | tr ',' '\n' | wc -l) libraries, conffile /etc/reaper/reaper.toml"
+[[ $(field Depends) == *"python3-tomlkit"* ]] || bad "Depends lacks python3-tomlkit (install-node.sh): $(field Depends)"
+for f in postinst prerm; do
+  cmp -s <(dpkg-deb -I "$deb" "$f") "$repo/deploy/debian/$f" || bad "control member $f differs from deploy/debian/$f"
+done
+ok "control: $PKG $version, Depends $(field Depends | tr ',' '\n' | wc -l) packages, conffile /etc/reaper/reaper.toml, postinst and prerm"
+# lintian: no error and no warning (the overrides are in deploy/debian/lintian-overrides, each with its reason)
+lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$pkgdir/lintian.log" 2>&1 ||
+  { cat "$pkgdir/lintian.log" >&2; bad "lintian reports errors or warnings"; }
+ok "lintian: no errors, no warnings ($(grep -c . "$pkgdir/lintian.log" || true) lines of notes)"
 
 # ---- contents ---------------------------------------------------------------------------------
 dpkg-deb -c "$deb" | awk '{ p = $6; sub(/^\./, "", p); print $1, p }' >"$pkgdir/contents"
@@ -79,18 +87,24 @@ want=(
   "-rw-r--r-- /etc/reaper/reaper.toml" "-rwxr-xr-x /usr/share/reaper/install-node.sh"
   "-rw-r--r-- /usr/share/reaper/reaper.toml" "-rw-r--r-- /usr/share/doc/reaper/copyright"
   "-rw-r--r-- /usr/share/doc/reaper/README.md" "-rw-r--r-- /usr/share/doc/reaper/configuration.md"
-  "-rw-r--r-- /usr/share/doc/reaper/kubernetes.md")
+  "-rw-r--r-- /usr/share/doc/reaper/kubernetes.md" "-rw-r--r-- /usr/share/doc/reaper/changelog.gz"
+  "-rw-r--r-- /usr/share/reaper/installer/install_node.py" "-rw-r--r-- /usr/share/reaper/installer/package-defaults"
+  "-rw-r--r-- /usr/share/lintian/overrides/reaper")
 for w in "${want[@]}"; do
   grep -qxF -- "$w" "$pkgdir/contents" || bad "package lacks '$w'"
 done
-stray=$(awk '$2 !~ "^/(etc/reaper|usr/bin|usr/share/reaper|usr/share/doc/reaper)(/|$)" &&
-             $2 !~ "^/((etc|usr|usr/share|usr/share/doc)/?)?$"' "$pkgdir/contents")
+stray=$(awk '$2 !~ "^/(etc/reaper|usr/bin|usr/share/reaper|usr/share/doc/reaper|usr/share/lintian/overrides/reaper)(/|$)" &&
+             $2 !~ "^/((etc|usr|usr/share|usr/share/doc|usr/share/lintian|usr/share/lintian/overrides)/?)?$"' "$pkgdir/contents")
 [[ -z $stray ]] || bad "unexpected paths in the package: $stray"
 dpkg-deb -x "$deb" "$pkgdir/x"
-for f in containerd-shim-reaper-v2 reaper-runtime reaper-overlay; do
-  cmp -s "$build/$f" "$pkgdir/x/usr/bin/$f" || bad "/usr/bin/$f in the package differs from $build/$f"
+# the package's binaries are the build's, stripped (CPACK_STRIP_FILES)
+for f in containerd-shim-reaper-v2 reaper-runtime reaper-overlay tools/reaperctl/reaperctl; do
+  strip -o "$pkgdir/stripped" "$build/$f"
+  cmp -s "$pkgdir/stripped" "$pkgdir/x/usr/bin/${f##*/}" || bad "/usr/bin/${f##*/} in the package is not $build/$f stripped"
 done
-cmp -s "$build/tools/reaperctl/reaperctl" "$pkgdir/x/usr/bin/reaperctl" || bad "reaperctl differs from the build"
+for f in "$repo"/scripts/installer/*.py; do
+  cmp -s "$f" "$pkgdir/x/usr/share/reaper/installer/${f##*/}" || bad "installer/${f##*/} differs from scripts/installer"
+done
 cmp -s "$repo/deploy/reaper.toml" "$pkgdir/x/etc/reaper/reaper.toml" || bad "reaper.toml differs from deploy/"
 ok "contents: $(grep -c '^-' "$pkgdir/contents") files, binaries identical to $build"
 
@@ -105,6 +119,8 @@ done
 installed=1
 dpkg -i "$deb" >"$pkgdir/dpkg-i.log" 2>&1 || { cat "$pkgdir/dpkg-i.log" >&2; bad "dpkg -i failed"; }
 [[ $(pkg_status) == installed ]] || bad "status after dpkg -i: $(pkg_status)"
+grep -qF "/usr/share/reaper/install-node.sh               # add the reaper-v2 runtime" "$pkgdir/dpkg-i.log" ||
+  { cat "$pkgdir/dpkg-i.log" >&2; bad "postinst did not print the next step"; }
 dpkg -L "$PKG" | grep -vx '/\.' | sort >"$pkgdir/dpkg-L"
 for p in "${paths[@]}"; do
   grep -qxF -- "$p" "$pkgdir/dpkg-L" || bad "dpkg -L lacks $p"
@@ -121,11 +137,18 @@ ok "installed binaries run: '$v', reaper-overlay reads the installed config, rea
 
 # ---- a task with the installed shim through a private containerd ------------------------------
 # containerd's config is written by the installed install-node.sh, the way docs/kubernetes.md
-# says to configure a .deb node (binaries already in /usr/bin: nothing copied), in the temp dir.
+# says to configure a .deb node: no --bin-src/--bin-dir (the package's /usr/bin is used in
+# place, nothing copied), in the temp dir.
 e2e_write_config() {
   # shellcheck disable=SC2119
-  e2e_config_common >"$E2E_DIR/config.toml"
-  /usr/share/reaper/install-node.sh --bin-src /usr/bin --bin-dir /usr/bin \
+  local port
+  port=$(( 20000 + RANDOM % 40000 ))
+  { e2e_config_common cri
+    printf '\n[plugins."io.containerd.grpc.v1.cri"]\n  stream_server_address = "127.0.0.1"\n  stream_server_port = "%s"\n' "$port"
+    printf '  [plugins."io.containerd.grpc.v1.cri".cni]\n    conf_dir = "%s/cni"\n' "$E2E_DIR"
+  } >"$E2E_DIR/config.toml"
+  cp -p "$E2E_DIR/config.toml" "$E2E_DIR/config.orig"
+  /usr/share/reaper/install-node.sh \
     --containerd-config "$E2E_DIR/config.toml" --node-config "$E2E_DIR/node/reaper.toml" \
     --no-restart >"$E2E_DIR/install-node.log" 2>&1 ||
     { cat "$E2E_DIR/install-node.log" >&2; bad "install-node.sh failed"; }
@@ -141,7 +164,7 @@ for f in containerd-shim-reaper-v2 reaper-runtime reaper-overlay; do
 done
 grep -qxF '  runtime_path = "/usr/bin/containerd-shim-reaper-v2"' "$E2E_DIR/config.toml" ||
   { cat "$E2E_DIR/config.toml" >&2; bad "containerd config has no runtime_path to /usr/bin"; }
-ok "install-node.sh configured containerd for /usr/bin without copying binaries"
+ok "install-node.sh (no --bin-src/--bin-dir) configured containerd for /usr/bin without copying binaries"
 e2e_build_image
 # The workload's parent is the shim: its executable must be the installed file.
 rc=0
@@ -150,6 +173,20 @@ out=$(ctr_run --rm -- "$(cid pkg)" /bin/sh -c 'readlink /proc/$PPID/exe; echo hi
 [[ $rc == 0 ]] || bad "ctr run exit status $rc: $out"
 [[ $out == $'/usr/bin/containerd-shim-reaper-v2\nhi' ]] || bad "task output: '$out'"
 ok "ctr run --runtime io.containerd.reaper.v2 with /usr/bin/containerd-shim-reaper-v2: 'hi', exit 0"
+# ---- prerm: refuses while containerd's config uses the packaged shim ---------------------------
+export REAPER_CONTAINERD_CONFIG=$E2E_DIR/config.toml
+if dpkg -r "$PKG" >"$pkgdir/dpkg-r.log" 2>&1; then bad "dpkg -r succeeded while containerd's config uses the shim"; fi
+grep -qF "containerd's config still uses the packaged shim" "$pkgdir/dpkg-r.log" ||
+  { cat "$pkgdir/dpkg-r.log" >&2; bad "prerm did not say why"; }
+[[ $(pkg_status) == installed ]] || bad "status after the refused dpkg -r: $(pkg_status)"
+[[ -x /usr/bin/containerd-shim-reaper-v2 ]] || bad "the refused dpkg -r removed the shim"
+ok "dpkg -r refused by prerm while the config points at /usr/bin/containerd-shim-reaper-v2"
+out=$(/usr/share/reaper/install-node.sh --uninstall --containerd-config "$E2E_DIR/config.toml" \
+  --node-config "$E2E_DIR/node/reaper.toml" --no-restart 2>&1) || bad "install-node.sh --uninstall failed: $out"
+cmp -s "$E2E_DIR/config.orig" "$E2E_DIR/config.toml" || bad "config not restored by the packaged installer"
+[[ -x /usr/bin/containerd-shim-reaper-v2 ]] || bad "the packaged installer removed the package's shim"
+ok "packaged install-node.sh --uninstall: config byte for byte, the package's binaries kept"
+
 e2e_stop_containerd
 set -e   # e2e_stop_containerd turns errexit off
 

@@ -21,10 +21,11 @@ PEERS=${REAPER_PEERS_DIR:-$repo/build/peers}
 say() { printf '[peers] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# peer_spec NAME: sets MODULE VERSION PKGS (go build targets) TESTPKGS (go test -c targets)
-# and OUT (the binary's name when PKGS is one package whose path does not end in it).
+# peer_spec NAME: sets MODULE VERSION PKGS (go build targets) TESTPKGS (go test -c targets),
+# OUT (the binary's name when PKGS is one package whose path does not end in it) and XLDFLAGS
+# (extra -ldflags, e.g. the version stamps a release build sets; part of the cache stamp).
 peer_spec() {
-  MODULE="" VERSION="" PKGS=() TESTPKGS=() OUT=""
+  MODULE="" VERSION="" PKGS=() TESTPKGS=() OUT="" XLDFLAGS=""
   case $1 in
     containerd-2.0 | containerd-2.2 | containerd-2.3 | containerd-2.4)
       local var="CONTAINERD_${1#containerd-}"
@@ -43,6 +44,13 @@ peer_spec() {
       local c
       for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
         PKGS+=("$MODULE/cmd/$c")
+      done
+      # the version a release build stamps (hack/lib/version.sh): without it every component
+      # reports v0.0.0-master (kubelet's Node status, /version, kubectl version)
+      local minor=${VERSION#v1.} vp
+      minor=${minor%%.*}
+      for vp in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        XLDFLAGS+=" -X $vp.gitVersion=$VERSION -X $vp.gitMajor=1 -X $vp.gitMinor=$minor -X $vp.gitTreeState=clean"
       done
       ;;
     etcd)
@@ -87,11 +95,12 @@ build_peer() {
   peer_spec "$name"
   dir=$PEERS/$name-$VERSION
   stamp=$dir/bin/.complete
-  [[ -f $stamp ]] && return 0
+  local want="$MODULE $VERSION${XLDFLAGS:+ ldflags:$XLDFLAGS}"
+  [[ -f $stamp && $(<"$stamp") == "$want" ]] && return 0
   mkdir -p "$PEERS"
   exec {lock}>"$PEERS/.lock-$name"
   flock "$lock"
-  if [[ -f $stamp ]]; then exec {lock}>&-; return 0; fi
+  if [[ -f $stamp && $(<"$stamp") == "$want" ]]; then exec {lock}>&-; return 0; fi
   check_go
   go_env
   log=$dir/build.log
@@ -116,12 +125,12 @@ build_peer() {
     set -x
     if ((${#PKGS[@]})); then go get "${gets[@]}"; fi
     if ((${#TESTPKGS[@]})); then go get -t "${TESTPKGS[@]/%/@$VERSION}"; fi
-    if ((${#PKGS[@]})); then go build -trimpath -ldflags='-s -w' -o "$dir/bin/$OUT" "${PKGS[@]}"; fi
+    if ((${#PKGS[@]})); then go build -trimpath -ldflags="-s -w$XLDFLAGS" -o "$dir/bin/$OUT" "${PKGS[@]}"; fi
     for p in "${TESTPKGS[@]}"; do
       go test -c -trimpath -ldflags='-s -w' -o "$dir/bin/${p##*/}" "$p"
     done
   ) >>"$log" 2>&1 || { tail -n 30 "$log" >&2; die "building $name $VERSION failed"; }
-  printf '%s %s\n' "$MODULE" "$VERSION" >"$stamp"
+  printf '%s\n' "$want" >"$stamp"
   say "built $name $VERSION in $((SECONDS - t0)) s: $(cd "$dir/bin" && echo *)"
   exec {lock}>&-
 }
