@@ -292,7 +292,12 @@ void TaskService::Pids(const std::string& payload, ttrpc::Responder r) {
     if (e->pid > 0) exec_of[e->pid] = eid;
   }
   task::PidsResponse resp;
-  for (pid_t pid : lifecycle_.Pids(*c)) {
+  std::vector<pid_t> pids = lifecycle_.Pids(*c);
+  // A container that exited but is not deleted yet answers its init's pid: containerd 2.x,
+  // after its own restart, deletes every app container whose Pids is empty as a leaked shim,
+  // and CRI would then record exit code 255 instead of the real one (docs/protocol.md §3).
+  if (pids.empty() && c->init->state == ProcState::kStopped && c->init->pid > 0) pids.push_back(c->init->pid);
+  for (pid_t pid : pids) {
     auto* pi = resp.add_processes();
     pi->set_pid(static_cast<uint32_t>(pid));
     if (auto it = exec_of.find(pid); it != exec_of.end()) {
