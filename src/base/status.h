@@ -1,5 +1,5 @@
 // Status and Result<T>: the one error type of libreaper.
-// Codes are gRPC codes because that is what ttrpc carries (protocol.md §1.10); the one
+// Codes are gRPC codes because that is what ttrpc carries (docs/protocol.md §1.10); the one
 // errno -> code mapper is CodeFromErrno. Context is prepended as errors travel up:
 //   Status s = ...; return s.Wrap("create t1");   // "create t1: open /x: No such file..."
 #pragma once

@@ -1,7 +1,7 @@
-// Process tracking through the cgroup v2 hierarchy, without limits (design.md §2
-// "All processes of a container"): every process of a container lives in one cgroup, so
+// Process tracking through the cgroup v2 hierarchy, without limits (docs/design.md "Tracking
+// every process of a container"): every process of a container lives in one cgroup, so
 // Kill(all), Pids and cleanup reach daemons that called setsid. Works on hybrid hosts, where
-// the v2 hierarchy is mounted without controllers (environment.md).
+// the v2 hierarchy is mounted without controllers. Blocking reads of small cgroup files.
 #pragma once
 
 #include <sys/types.h>

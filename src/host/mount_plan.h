@@ -1,7 +1,7 @@
 // Which of a spec's mounts a host-process container applies, as pure code, and the two halves
 // of applying them: the shim clones each source from the host mount namespace (where kubelet
 // mounted Secrets and projected volumes) with open_tree, the child attaches the clones in its
-// own mount namespace with move_mount. design.md §3 "Per-pod mounts".
+// own mount namespace with move_mount (docs/design.md "Host protection").
 #pragma once
 
 #include <string>

@@ -68,7 +68,7 @@ Result<ProcessSpec> ParseProcess(std::string_view json);
 Result<Spec> LoadSpec(const std::string& bundle);
 
 bool IsSandbox(const Spec& spec);
-// The grouping key for one-shim-per-pod (protocol.md §2.4): group annotations, then the
+// The grouping key for one-shim-per-pod (docs/protocol.md §2.4): group annotations, then the
 // CRI sandbox id, then the task id itself.
 std::string GroupKey(const std::map<std::string, std::string>& annotations, const std::string& id);
 

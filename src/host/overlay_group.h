@@ -1,4 +1,4 @@
-// Overlay groups (design.md §3): a mount namespace whose root is an overlay of the host's
+// Overlay groups (docs/design.md "Host protection"): a mount namespace whose root is an overlay of the host's
 // root filesystem (lower = host /, upper/work under the state root), with the host's /proc,
 // /sys, /dev and /run bound in, sensitive paths masked, and other host filesystems either
 // overlaid too or hidden (node config `host_filesystems`). Pods of one group share its

@@ -1,5 +1,5 @@
 // The one spawn routine for every process Reaper starts: init or exec, held or not, sandbox
-// placeholder or workload (design.md §2 "Process model").
+// placeholder or workload (docs/design.md "Spawning").
 //
 // The child, first of all, moves the fds it needs to 3.. and closes every other fd it
 // inherited (so a held child never keeps another process's pipe open), then: default

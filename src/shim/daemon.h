@@ -1,5 +1,5 @@
 // The long-lived shim daemon (`serve`): one epoll loop serving the Task API for every
-// container of one pod, reaping children as their subreaper (design.md §2).
+// container of one pod, reaping children as their subreaper (docs/design.md "Process and threads").
 #pragma once
 
 #include "shim/shim_args.h"

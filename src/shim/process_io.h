@@ -1,6 +1,6 @@
 // ProcessIo: the stdio of one process as containerd describes it — FIFO paths (plain or
 // fifo://), file:///abs (append), or empty (/dev/null) — with or without a terminal.
-// protocol.md §3.5.
+// docs/protocol.md §3.5.
 //  * stdin FIFO, no terminal: the process reads the FIFO itself; the shim holds a writer
 //    until CloseIO, so the process sees EOF once the client and CloseIO both ended input.
 //  * stdout/stderr FIFO: the process writes into a pipe the shim owns; an FdCopier splices

@@ -1,5 +1,5 @@
 // The durable record of one container, kept in its bundle so that the `delete` action can
-// clean up after a shim that died (protocol.md §2.8): who to kill (cgroup, or pid + start
+// clean up after a shim that died (docs/protocol.md §2.8): who to kill (cgroup, or pid + start
 // time against pid reuse) and the exit status if the shim saw the exit. Written atomically
 // (temp file + rename), mode 0600.
 #pragma once

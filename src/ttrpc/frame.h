@@ -1,4 +1,4 @@
-// ttrpc v1.1 framing as pure code (protocol.md §1.2–1.4): a 10-byte big-endian header
+// ttrpc v1.1 framing as pure code (docs/protocol.md §1.2–1.4): a 10-byte big-endian header
 // (length u32 | stream u32 | type u8 | flags u8) followed by `length` payload bytes.
 // No I/O here, so it is unit-tested and fuzzed directly.
 #pragma once
