@@ -170,9 +170,15 @@ Status ProcessIo::Resize(uint32_t width, uint32_t height) {
   return Status::Ok();
 }
 
+bool ProcessIo::OutputsDone() const {
+  for (const auto& cp : copies_) {
+    if (cp.output && (!cp.copier || !cp.copier->done())) return false;
+  }
+  return true;
+}
+
 bool ProcessIo::drained() const {
   for (const auto& cp : copies_) {
-    if (!cp.output) continue;
     if (!cp.copier || !cp.copier->done()) return false;
   }
   return true;
@@ -184,6 +190,20 @@ void ProcessIo::OnDrained(std::function<void()> cb) {
 }
 
 void ProcessIo::CheckDrained() {
+  if (checking_) return;  // an input copy ending below: the outer call finishes the job
+  if (!OutputsDone()) return;
+  checking_ = true;
+  // Only a terminal has input copies, and its output ends when no slave fd is left: nobody
+  // can read what a client types any more. Without this the stdin copy would wait on the
+  // stdin FIFO (held open by us and the client) until Delete.
+  bool had_input = false;
+  for (auto& cp : copies_) {
+    if (cp.output || !cp.copier) continue;
+    had_input = true;
+    cp.copier->Finish();
+  }
+  if (had_input) stdin_hold_.reset();
+  checking_ = false;
   if (on_drained_ && drained()) std::exchange(on_drained_, nullptr)();
 }
 

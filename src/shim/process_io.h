@@ -8,8 +8,11 @@
 //  * file:// : the file is opened O_APPEND and handed to the process itself.
 //  * terminal: a PTY; its slave is the process's stdin/stdout/stderr (and controlling
 //    terminal), the master is copied to stdout, stdin is copied into the master, stderr is
-//    unused, ResizePty sets the window size.
-// Loop thread only.
+//    unused, ResizePty sets the window size. The output copy ends when no slave fd is left
+//    (the process and whatever inherited the terminal are gone); the stdin copy ends with it,
+//    since nothing can read the terminal any more, and the shim's stdin writer is released.
+// Owns every fd it opens (child ends, FIFO ends, PTY master) and the copiers. Loop thread
+// only; nothing blocks (FIFOs are opened O_NONBLOCK, reader first).
 #pragma once
 
 #include <functional>
@@ -45,7 +48,8 @@ class ProcessIo {
   void CloseStdin() { stdin_hold_.reset(); }
   // ResizePty: TIOCSWINSZ on the master; a no-op without a terminal.
   Status Resize(uint32_t width, uint32_t height);
-  // True once every output copy has seen EOF (or there is none).
+  // True once every copy has ended (or there is none): output at EOF (or Finish), and so,
+  // with a terminal, its input too.
   bool drained() const;
   // `cb` runs once when drained() becomes true (at once if it already is). It must not
   // destroy this object synchronously (use Reactor::Defer).
@@ -53,13 +57,13 @@ class ProcessIo {
   // Moves output the process already wrote into the sinks now (called before its exit is
   // reported, so a client that sees the exit has the output that preceded it).
   void FlushOutputs();
-  // Moves what is readable now and closes everything (grace expired, or Delete).
+  // Moves what is readable now and closes everything (grace expired, or Delete). Idempotent.
   void Finish();
 
  private:
   struct Copy {
     UniqueFd src, dst, keepalive;
-    bool output = true;  // counts for drained()
+    bool output = true;  // false: stdin into the terminal, which ends when the output does
     std::unique_ptr<FdCopier> copier;
   };
   explicit ProcessIo(Reactor& r) : reactor_(r) {}
@@ -68,6 +72,9 @@ class ProcessIo {
   // A sink for output: FIFO (with keepalive), file, or /dev/null. Returns dst (+keepalive).
   Status OpenSink(const std::string& uri, const char* name, UniqueFd* dst, UniqueFd* keepalive);
   Status OpenStdinFifo(const std::string& path, UniqueFd* reader);
+  bool OutputsDone() const;
+  // Called whenever a copy ends: ends the input copies once the output is done, then runs
+  // the OnDrained callback if everything has ended.
   void CheckDrained();
 
   Reactor& reactor_;
@@ -76,6 +83,7 @@ class ProcessIo {
   UniqueFd master_;
   std::vector<Copy> copies_;
   bool started_ = false;
+  bool checking_ = false;  // CheckDrained is running (ending inputs re-enters it)
   std::function<void()> on_drained_;
 };
 
