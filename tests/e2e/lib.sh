@@ -100,7 +100,8 @@ e2e_shim_pids() {
     if proc_has "$p" cmdline "$E2E_DIR" || proc_has "$p" environ "TTRPC_ADDRESS=$E2E_DIR"; then
       echo "$p"
     fi
-  done < <(grep -lasF -- "$E2E_DIR" /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null |
+  # (a /proc entry that vanishes mid-scan makes grep exit 2: not an error here)
+  done < <({ grep -lasF -- "$E2E_DIR" /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null || true; } |
            sort -u -t/ -k3,3n)
 }
 e2e_shim_count() { e2e_shim_pids | wc -l; }
@@ -114,7 +115,7 @@ e2e_marked_pids() {
     p=${f#/proc/}; p=${p%%/*}
     [[ $p == "$$" || $p == "${BASHPID:-}" ]] && continue
     echo "$p"
-  done < <(grep -lasF -- "E2E_MARK=$E2E_DIR" /proc/[0-9]*/environ 2>/dev/null)
+  done < <(grep -lasF -- "E2E_MARK=$E2E_DIR" /proc/[0-9]*/environ 2>/dev/null || true)
   return 0
 }
 
