@@ -42,7 +42,17 @@ Result<std::vector<BindPlan>> PlanBinds(const std::vector<MountSpec>& mounts, Dn
     if (m.source.empty() || m.source[0] != '/') {
       return Status(Code::kInvalidArgument, "bind mount source must be an absolute path: " + m.source);
     }
-    out.push_back(BindPlan{m.source, d, HasOption(m.options, "ro")});
+    BindPlan b{m.source, d};
+    b.recursive_ro = HasOption(m.options, "rro");
+    b.read_only = b.recursive_ro || HasOption(m.options, "ro");
+    b.recursive = HasOption(m.options, "rbind") || !HasOption(m.options, "bind");
+    for (const auto& o : m.options) {
+      if (o == "rslave" || o == "slave") b.propagation = Propagation::kSlave;
+      else if (o == "rshared" || o == "shared") b.propagation = Propagation::kShared;
+      else if (o == "runbindable" || o == "unbindable") b.propagation = Propagation::kUnbindable;
+      else if (o == "rprivate" || o == "private") b.propagation = Propagation::kPrivate;
+    }
+    out.push_back(std::move(b));
   }
   return out;
 }
@@ -52,12 +62,22 @@ Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& pl
   for (const auto& b : plan) {
     struct stat st{};
     if (stat(b.source.c_str(), &st) != 0) return Status::FromErrno(errno, "mount source " + b.source);
-    UniqueFd tree(open_tree(AT_FDCWD, b.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    UniqueFd tree(open_tree(AT_FDCWD, b.source.c_str(),
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (b.recursive ? AT_RECURSIVE : 0)));
     if (!tree) return Status::FromErrno(errno, "open_tree " + b.source);
+    if (b.propagation != Propagation::kShared) {  // shared: the clone stays a peer of the source
+      mount_attr prop{};
+      prop.propagation = b.propagation == Propagation::kSlave        ? MS_SLAVE
+                         : b.propagation == Propagation::kUnbindable ? MS_UNBINDABLE
+                                                                     : MS_PRIVATE;
+      if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &prop, sizeof prop) != 0) {
+        return Status::FromErrno(errno, "set the propagation of " + b.source);
+      }
+    }
     if (b.read_only) {
       mount_attr attr{};
       attr.attr_set = MOUNT_ATTR_RDONLY;
-      if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | (b.recursive_ro ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0) {
         return Status::FromErrno(errno, "make " + b.source + " read-only");
       }
     }

@@ -14,10 +14,15 @@
 
 namespace reaper {
 
+enum class Propagation { kPrivate, kSlave, kShared, kUnbindable };
+
 struct BindPlan {
   std::string source;
   std::string destination;
-  bool read_only = false;
+  bool read_only = false;     // "ro": the volume's own mount (as runc and Kubernetes' readOnly)
+  bool recursive_ro = false;  // "rro": every mount below it too (recursiveReadOnly)
+  bool recursive = true;      // "rbind" (CRI's); plain "bind" leaves submounts out
+  Propagation propagation = Propagation::kPrivate;  // [r]private | [r]slave | [r]shared | [r]unbindable
 };
 
 // Bind mounts only (type "bind" or a bind/rbind option); never under /proc, /sys or /dev;
@@ -32,8 +37,10 @@ struct PreparedMount {
   bool is_dir = true;
 };
 
-// Parent side (host mount namespace): open_tree(OPEN_TREE_CLONE|AT_RECURSIVE) of each source,
-// made read-only (recursively) where asked. A missing source is an error naming it.
+// Parent side (host mount namespace): open_tree(OPEN_TREE_CLONE[|AT_RECURSIVE]) of each
+// source, read-only where asked (only the top mount for "ro", all for "rro"), with the asked
+// propagation applied to the clone (a clone of a shared mount is otherwise a peer of it, so
+// a mount made in the pod would appear on the node). A missing source is an error naming it.
 Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& plan);
 
 // Child side, inside the container's mount namespace: creates missing mount points, then

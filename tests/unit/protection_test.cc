@@ -96,6 +96,60 @@ TEST_F(ProtectionTest, VolumesAreBoundPerContainerAndReadOnlyIsEnforced) {
   umount2(secret.c_str(), MNT_DETACH);
 }
 
+// Propagation as the spec asks (CRI: rprivate, rslave, rshared) on a clone of a SHARED host
+// mount: rslave receives the node's later mounts and sends none back (critest's rslave spec);
+// rprivate neither. Read in the container's /proc/self/mountinfo: "master:N" = slave of the
+// node's peer group, "shared:N" = a peer of it.
+TEST_F(ProtectionTest, VolumePropagationFollowsTheSpec) {
+  std::string src = shim_.dir() + "/shared-src";
+  ASSERT_EQ(mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(mount(src.c_str(), src.c_str(), nullptr, MS_BIND, nullptr), 0);
+  ASSERT_EQ(mount(nullptr, src.c_str(), nullptr, MS_SHARED, nullptr), 0);
+  auto mounts = [&](const std::string& dst, const char* prop) {
+    return std::string(R"([{"destination":")") + dst + R"(","type":"bind","source":")" + src +
+           R"(","options":["rbind",")" + prop + R"("]}])";
+  };
+  auto opts_of = [&](const std::string& id, const std::string& dst) {
+    auto [code, out] = Run(id, Sh("awk '$5 == \"" + dst + "\" { for (i = 7; $i != \"-\"; i++) printf \"%s \", $i; print \"\" }' /proc/self/mountinfo",
+                                  "{}", mounts(dst, id == "pslave" ? "rslave" : id == "pshared" ? "rshared" : "rprivate")));
+    EXPECT_EQ(code, 0) << out;
+    return out;
+  };
+  std::string slave = opts_of("pslave", "/mnt/" + Unique("slave"));
+  EXPECT_NE(slave.find("master:"), std::string::npos) << slave;
+  EXPECT_EQ(slave.find("shared:"), std::string::npos) << "rslave behaves like rshared: " << slave;
+  std::string priv = opts_of("pprivate", "/mnt/" + Unique("private"));
+  EXPECT_EQ(priv.find("master:"), std::string::npos) << priv;
+  EXPECT_EQ(priv.find("shared:"), std::string::npos) << priv;
+  EXPECT_NE(priv, "") << "the volume is not mounted";
+  std::string shared = opts_of("pshared", "/mnt/" + Unique("shared"));
+  EXPECT_NE(shared.find("shared:"), std::string::npos) << shared;
+  umount2(src.c_str(), MNT_DETACH);
+}
+
+// "ro" makes the volume's own mount read-only and leaves mounts below it as they are
+// (Kubernetes' readOnly, runc's ro bind; critest's non-recursive read-only spec); "rro"
+// (recursiveReadOnly) makes all of them read-only.
+TEST_F(ProtectionTest, ReadOnlyVolumesRecursiveOnlyWhenAsked) {
+  std::string src = shim_.dir() + "/ro-src";
+  ASSERT_EQ(mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((src + "/tmpfs").c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", (src + "/tmpfs").c_str(), "tmpfs", 0, "size=64k"), 0);
+  auto check = [&](const std::string& id, const char* ro) {
+    std::string dst = "/mnt/" + Unique(id);
+    std::string m = std::string(R"([{"destination":")") + dst + R"(","type":"bind","source":")" + src +
+                    R"(","options":["rbind",")" + ro + R"("]}])";
+    auto [code, out] = Run(id, Sh("touch " + dst + "/top 2>/dev/null && echo top-rw || echo top-ro; touch " + dst +
+                                      "/tmpfs/f 2>/dev/null && echo sub-rw || echo sub-ro",
+                                  "{}", m));
+    EXPECT_EQ(code, 0) << out;
+    return out;
+  };
+  EXPECT_EQ(check("ro1", "ro"), "top-ro\nsub-rw\n");
+  EXPECT_EQ(check("rro1", "rro"), "top-ro\nsub-ro\n");
+  umount2((src + "/tmpfs").c_str(), MNT_DETACH);
+}
+
 TEST_F(ProtectionTest, IdentityForInitAndExec) {
   std::string init_out = shim_.Fifo("u1.out");
   FifoReader init_reader(init_out);
