@@ -33,7 +33,7 @@ WATCH_LOG=$E2E_DIR/data/bench-watch.log
 K8S_KUBECTL_TIMEOUT=0 kcn get pods -w -o 'jsonpath={.metadata.name} {.status.phase}{"\n"}' 2>/dev/null \
   > >(while read -r name phase; do echo "$EPOCHREALTIME $name $phase"; done >>"$WATCH_LOG") &
 WATCH_PID=$!
-trap 'kill $WATCH_PID 2>/dev/null; k8s_stop; exit $?' EXIT
+trap 'rc=$?; kill $WATCH_PID 2>/dev/null; k8s_stop; exit $rc' EXIT
 
 # first time the watch saw pod NAME in PHASE (seconds, µs resolution)
 seen_at() { awk -v n="$1" -v p="$2" '$2 == n && $3 == p { print $1; exit }' "$WATCH_LOG"; }

@@ -21,18 +21,36 @@ const char* LevelName(Level l) {
 
 }  // namespace
 
-std::string NowRfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
+std::string FormatUtc(int64_t sec, long nsec) {
+  // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days). glibc's
+  // gmtime_r would load the time-zone database (/etc/localtime) on first use although UTC
+  // needs none (docs/benchmarks.md "Shim timeline").
+  int64_t days = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
+  int64_t rem = sec - days * 86400;
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2);
   char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1,
-           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
+  snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", static_cast<long long>(year),
+           static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(rem / 3600),
+           static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60), nsec);
   return buf;
 }
 
+std::string NowRfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return FormatUtc(ts.tv_sec, ts.tv_nsec);
+}
+
 void SetLevel(Level level) { g_level = level; }
+bool Enabled(Level level) { return level >= g_level; }
 
 std::string QuoteIfNeeded(std::string_view v) {
   bool needs = v.empty();

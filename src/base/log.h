@@ -4,6 +4,7 @@
 // Thread-compatible (the shim is single-threaded).
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -14,8 +15,13 @@ namespace reaper::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void SetLevel(Level level);
+// Whether a line of `level` would be written (to skip building the fields of a debug line).
+bool Enabled(Level level);
 // The current UTC time as RFC 3339 with nanoseconds ("2026-01-02T03:04:05.123456789Z").
 std::string NowRfc3339();
+// Pure: seconds since the epoch (UTC) and nanoseconds as RFC 3339, without the time-zone
+// database.
+std::string FormatUtc(int64_t sec, long nsec);
 // Fields are appended as key=value (quoted when needed).
 void Write(Level level, std::string_view msg,
            std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {});

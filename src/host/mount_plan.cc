@@ -11,6 +11,7 @@
 
 #include "base/files.h"
 #include "base/paths.h"
+#include "host/in_root.h"
 
 namespace reaper {
 namespace {
@@ -88,27 +89,23 @@ Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& pl
 
 int AttachMounts(const std::vector<PreparedMount>& mounts, const int* tree_fds, const char** what,
                  const char** path) {
+  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) {
+    *what = "open the container's root";
+    *path = "/";
+    return errno;
+  }
   for (size_t i = 0; i < mounts.size(); ++i) {
     const PreparedMount& m = mounts[i];
     *path = m.destination.c_str();
-    const std::string& d = m.destination;
-    struct stat st{};
-    if (lstat(d.c_str(), &st) != 0) {
-      std::string parent = d.substr(0, d.rfind('/'));
-      if (Status st = MkdirAll(m.is_dir ? d : (parent.empty() ? "/" : parent)); !st.ok()) {
-        *what = "create mount point";
-        return st.sys_errno();
-      }
-      if (!m.is_dir) {
-        int fd = open(d.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) {
-          *what = "create mount point";
-          return errno;
-        }
-        close(fd);
-      }
+    int target = MakeMountPoint(root.get(), m.destination, m.is_dir);
+    if (target < 0) {
+      *what = target == -ELOOP ? "refused mount point (a /proc magic link or a symlink loop on the way):"
+                               : "create mount point";
+      return -target;
     }
-    if (move_mount(tree_fds[i], "", AT_FDCWD, d.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    UniqueFd t(target);
+    if (move_mount(tree_fds[i], "", t.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
       *what = "attach volume";
       return errno;
     }

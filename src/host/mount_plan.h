@@ -43,8 +43,9 @@ struct PreparedMount {
 // a mount made in the pod would appear on the node). A missing source is an error naming it.
 Result<std::vector<PreparedMount>> PrepareMounts(const std::vector<BindPlan>& plan);
 
-// Child side, inside the container's mount namespace: creates missing mount points, then
-// move_mount of each tree. `tree_fds[i]` is the fd of mounts[i].tree in the calling process
+// Child side, inside the container's mount namespace: resolves each destination inside the
+// container's root (host/in_root.h: symlinks stay in the view, magic links are refused),
+// creates missing mount points there, then attaches each tree by fd. `tree_fds[i]` is the fd of mounts[i].tree in the calling process
 // (a spawned child renumbers its fds). Fine in a forked child of a single-threaded parent.
 // On failure returns the errno and sets *what to a static description.
 int AttachMounts(const std::vector<PreparedMount>& mounts, const int* tree_fds, const char** what,

@@ -215,6 +215,7 @@ Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vecto
 Status Lifecycle::Start(Container& c, Process& p) {
   if (p.is_init()) {
     if (!ReleaseHeld(p.release_w)) log::Warn("held child vanished before start", {{"id", c.id}});
+    log::Debug("released", {{"id", c.id}});
   } else if (Status st = SpawnProcess(c, p, /*hold=*/false, c.mnt_ns.get(), nullptr); !st.ok()) {
     return st;
   }
@@ -315,6 +316,9 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   p.status_r = std::move(ch->status_r);
   p.pid = ch->process.Detach();  // from now on OnChildExit reaps it (the daemon's SIGCHLD)
   by_pid_[p.pid] = &p;
+  if (log::Enabled(log::Level::kDebug)) {
+    log::Debug("spawned", {{"id", p.container_id}, {"exec_id", p.exec_id}, {"pid", std::to_string(p.pid)}, {"held", hold ? "true" : "false"}});
+  }
   if (p.io) {
     if (Status st = p.io->Started(); !st.ok()) log::Warn("output copy setup failed", {{"error", st.message()}});
   }
@@ -350,6 +354,7 @@ void Lifecycle::ConsumeStatus(Process& p, bool eof) {
       p.spawn_error = rec->text;
     } else if (rec->kind == 'R' && p.state == ProcState::kCreating) {
       p.state = ProcState::kCreated;
+      log::Debug("child ready", {{"id", p.container_id}, {"exec_id", p.exec_id}});
       Container* c = Find(p.container_id);
       if (!c->group.empty()) {
         // The container's own mount namespace outlives init for as long as we hold it;
@@ -385,6 +390,7 @@ void Lifecycle::OnChildExit(pid_t pid, int wait_status) {
   auto it = by_pid_.find(pid);
   if (it == by_pid_.end()) return;  // an adopted orphan, or a process already forgotten
   Process& p = *it->second;
+  log::Debug("exit seen", {{"id", p.container_id}, {"exec_id", p.exec_id}});
   // The status pipe is complete once the child is dead: settle Create/Start first so the
   // Start event always precedes the exit event.
   if (p.status_r) {

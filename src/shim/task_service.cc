@@ -84,6 +84,7 @@ TaskService::TaskService(Reactor& reactor, EventPublisher& events, TaskServiceOp
 TaskService::~TaskService() = default;
 
 void TaskService::Publish(const std::string& topic, const std::string& type, const std::string& value) {
+  log::Debug("event queued", {{"topic", topic}});
   events_.Publish(topic, type, value);
 }
 

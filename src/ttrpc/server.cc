@@ -120,6 +120,9 @@ bool Responder::orphaned() const {
 void Responder::Reply(const Status& status, const std::string& payload) {
   if (!state_ || state_->done) return;
   state_->done = true;
+  if (log::Enabled(log::Level::kDebug)) {
+    log::Debug("reply", {{"stream", std::to_string(state_->stream)}, {"code", std::to_string(static_cast<int>(status.code()))}});
+  }
   if (state_->sink) return state_->sink(EncodeResponseFrame(state_->stream, status, payload));
   auto c = state_->conn.lock();
   if (!c) return;
@@ -288,6 +291,9 @@ void Server::Route(FrameDecoder::Frame f, Responder r) {
   if (m == s->second.end()) {
     r.Reply(Status(Code::kUnimplemented, "method " + req.method()));
     return;
+  }
+  if (log::Enabled(log::Level::kDebug)) {
+    log::Debug("request", {{"method", req.method()}, {"stream", std::to_string(f.header.stream_id)}});
   }
   m->second(req.payload(), r);
 }

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include "host/cgroup.h"
 #include "base/log.h"
 #include "shim/state_record.h"
@@ -22,6 +24,25 @@ TEST(Log, LogrusFormat) {
   std::string line = log::FormatLine("2026-01-01T00:00:00.000000000Z", log::Level::kWarn, "a b",
                                      {{"id", "t1"}, {"err", "x\"y"}});
   EXPECT_EQ(line, "time=\"2026-01-01T00:00:00.000000000Z\" level=warning msg=\"a b\" id=t1 err=\"x\\\"y\"\n");
+}
+
+// UTC without glibc's time-zone database, checked against gmtime_r over leap years, century
+// rules, month ends and the epoch's neighbourhood.
+TEST(Log, FormatUtcMatchesGmtime) {
+  for (int64_t sec : {int64_t{0}, int64_t{-1}, int64_t{951782400} /* 2000-02-29 */, int64_t{4107542399} /* 2100-02-28T23:59:59 */,
+                      int64_t{1798761600}, int64_t{253402300799} /* 9999-12-31T23:59:59 */}) {
+    for (int64_t d = -3; d <= 3; ++d) {
+      int64_t t = sec + d * 86400 + d * 3599;
+      time_t tt = static_cast<time_t>(t);
+      tm g{};
+      ASSERT_NE(gmtime_r(&tt, &g), nullptr);
+      char want[64];
+      snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000000007Z", g.tm_year + 1900, g.tm_mon + 1,
+               g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec);
+      EXPECT_EQ(log::FormatUtc(t, 7), want) << t;
+    }
+  }
+  EXPECT_EQ(log::FormatUtc(1798761600, 123456789), "2027-01-01T00:00:00.123456789Z");
 }
 
 TEST(StateRecord, RoundTripAndAtomicWrite) {

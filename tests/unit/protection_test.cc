@@ -150,6 +150,48 @@ TEST_F(ProtectionTest, ReadOnlyVolumesRecursiveOnlyWhenAsked) {
   umount2((src + "/tmpfs").c_str(), MNT_DETACH);
 }
 
+// Issue 15's attack: a uid-1000 container of the group plants a link in the overlay that goes
+// through /proc/<pid>/root of a process outside the group (the node's real root); the next
+// container's volume mount point lies behind it. Before, the shim created the mount point on
+// the node (as root) and only the mount failed.
+TEST_F(ProtectionTest, AMountPointThroughAProcMagicLinkIsRefusedAndCreatesNothingOnTheHost) {
+  std::string host_dir = shim_.dir() + "/host-side", link = "/tmp/" + Unique("evil");
+  ASSERT_EQ(mkdir(host_dir.c_str(), 0755), 0);
+  std::string vol = shim_.dir() + "/empty-dir";
+  ASSERT_EQ(mkdir(vol.c_str(), 0777), 0);
+  const std::string uid1000 = R"({"uid":1000,"gid":1000})";
+  auto [code, out] = Run("plant", Sh("ln -s /proc/" + std::to_string(shim_.pid()) + "/root" + host_dir + " " + link +
+                                         " && echo planted", "{}", "[]", uid1000));
+  ASSERT_EQ(out, "planted\n");
+  std::string dest = link + "/sub";
+  std::string mounts = R"([{"destination":")" + dest + R"(","type":"bind","source":")" + vol + R"(","options":["rbind"]}])";
+  Reply r = Create("victim", Sh("true", "{}", mounts, uid1000));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.message.find(dest), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("magic link"), std::string::npos) << r.message;
+  EXPECT_NE(access((host_dir + "/sub").c_str(), F_OK), 0) << "the mount point was created on the host";
+  EXPECT_NE(access(link.c_str(), F_OK), 0) << "the link reached the host";
+}
+
+// A destination that is a symlink in the container's view (critest's "host path is a
+// symlink": the same path as source and destination) is followed inside the view: the
+// volume lands on the link's target there, and the node's directory is untouched.
+TEST_F(ProtectionTest, AMountPointBehindASymlinkLandsOnItsTargetInsideTheView) {
+  std::string target = shim_.dir() + "/sym-target", link = shim_.dir() + "/sym-link", vol = shim_.dir() + "/sym-vol";
+  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(vol.c_str(), 0755), 0);
+  std::ofstream(target + "/f") << "node";
+  std::ofstream(vol + "/f") << "volume";
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  std::string mounts = R"([{"destination":")" + link + R"(","type":"bind","source":")" + vol + R"(","options":["rbind"]}])";
+  auto [code, out] = Run("sym", Sh("cat " + link + "/f; echo; cat " + target + "/f", "{}", mounts));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "volume\nvolume");
+  std::ifstream f(target + "/f");
+  std::string node((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(node, "node");
+}
+
 TEST_F(ProtectionTest, IdentityForInitAndExec) {
   std::string init_out = shim_.Fifo("u1.out");
   FifoReader init_reader(init_out);
