@@ -14,6 +14,11 @@
 // The shim never blocks on any of it: TryOpenGroup takes the lock with LOCK_NB and hands back
 // a GroupBuild whose helper pipe the caller watches on its event loop. EnsureGroup is the
 // blocking form for command-line tools.
+//
+// Node options: `overlay_size` puts the writable layers on a size-limited tmpfs mounted over
+// the group directory inside the helper's namespace only (freed with the namespace);
+// `proc_hidepid` gives the group a procfs of its own with hidepid=invisible. Idle groups are
+// removed by DetachGroup (+ RemoveTree) and ReleaseNsDirIfUnused; see shim/group_gc.h.
 #pragma once
 
 #include <ctime>

@@ -56,8 +56,11 @@ void GroupCollector::Scan() {
     }
     auto trash = DetachGroup(cfg_, g.key, /*force=*/false, /*block=*/false);
     if (!trash.ok()) {
-      if (trash.status().code() == Code::kUnavailable) soon(1);  // locked elsewhere: look again
-      else if (trash.status().code() != Code::kFailedPrecondition) {  // not: a user came back meanwhile
+      Code code = trash.status().code();
+      if (code == Code::kUnavailable) {
+        soon(1);  // locked elsewhere (being created or removed): look again
+      } else if (code != Code::kFailedPrecondition && code != Code::kNotFound) {
+        // Not warned: a user came back meanwhile, or another shim removed it first.
         log::Warn("cannot remove idle overlay group", {{"group", g.key}, {"error", trash.status().message()}});
       }
       continue;
