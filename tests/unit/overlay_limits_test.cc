@@ -3,6 +3,7 @@
 // (group_idle_timeout, `reaper-overlay gc`), `remove --force` under a running pod, and
 // exec audit lines that name the pod. The shim's state root is in the test's temp dir.
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -196,6 +197,26 @@ TEST_F(GroupIdleTest, AnIdleGroupIsRemovedAndTheNsDirUnmounted) {
   // The next pod gets a fresh group.
   auto [c3, o3] = Run("k3", Sh("cat /etc/idle-mark 2>/dev/null || echo fresh"));
   EXPECT_EQ(o3, "fresh\n");
+}
+
+// The group's lock is held elsewhere (a creation or `reaper-overlay remove` in another
+// process) when the group falls due: the shim neither waits for it nor stops serving, and
+// removes the group once the lock is free.
+TEST_F(GroupIdleTest, ALockedIdleGroupIsRetriedWithoutBlockingTheLoop) {
+  std::string groups = shim_.dir() + "/state/groups";
+  ASSERT_EQ(Run("l1", Sh("true")).first, 0);  // idle from now on, due in 1 s
+  UniqueFd lock(open((groups + "/containerd-unit/lock").c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(lock);
+  ASSERT_EQ(flock(lock.get(), LOCK_EX), 0);
+  // Bounded wait for something that must not happen: the removal while the lock is held.
+  EXPECT_FALSE(WaitGone(groups, "containerd-unit", 2500)) << "removed while locked";
+  Client other(shim_.socket());
+  task::ConnectRequest c;
+  c.set_id("l1");
+  other.SendOnly("Connect", c);
+  EXPECT_TRUE(other.Readable(1000)) << "the shim's loop is blocked";
+  lock.reset();
+  EXPECT_TRUE(WaitGone(groups, "containerd-unit", 10000)) << "not removed once the lock was free";
 }
 
 TEST_F(ShimTest, OverlayGcRemovesUnusedGroupsOnlyAndUnmountsNs) {
