@@ -267,6 +267,29 @@ TEST_F(OverlaySizeTest, RemoveForceUnderARunningPodDetachesTheGroup) {
   EXPECT_EQ(Simple("Delete", "r1").code, 0);
 }
 
+// Without overlay_size the upper layer is on state_root: `remove --force` deletes it under the
+// running pod (docs/configuration.md says so), which keeps running in the detached group.
+TEST_F(ShimTest, RemoveForceWithoutSizeLimitDeletesTheUpperUnderTheRunningPod) {
+  std::string out = shim_.Fifo("f1.out");
+  FifoReader reader(out);
+  ASSERT_EQ(Create("f1", Sh("echo kept > /tmp/mark && echo ready && exec sleep 100"), out).message, "");
+  ASSERT_EQ(Simple("Start", "f1").message, "");
+  ASSERT_NE(reader.ReadUntil("ready\n").find("ready"), std::string::npos);
+  auto [rc, text] = Overlay(shim_, {"remove", "--force", "containerd-unit"});
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("its writable layer was deleted under them"), std::string::npos) << text;
+  // What overlayfs still shows of the deleted layer is undefined (cached files may still read);
+  // new files in the deleted directories cannot be created. The pod keeps running.
+  auto [c1, o1] = Exec("f1", "e1", R"({"args":["sh","-c","echo x > /tmp/new 2>/dev/null && echo wrote || echo write-failed; echo alive"],"cwd":"/"})");
+  EXPECT_EQ(o1, "write-failed\nalive\n");
+  EXPECT_NE(access((shim_.dir() + "/state/groups/containerd-unit/upper/tmp/mark").c_str(), F_OK), 0);
+  auto [c2, o2] = Run("f2", Sh("cat /tmp/mark 2>/dev/null || echo fresh"));
+  EXPECT_EQ(o2, "fresh\n");
+  Kill("f1", SIGKILL);
+  Simple("Wait", "f1");
+  EXPECT_EQ(Simple("Delete", "f1").code, 0);
+}
+
 // ---- item 7: the exec audit line names the pod ----
 
 class AuditTest : public ShimTest {
