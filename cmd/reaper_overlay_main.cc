@@ -1,9 +1,11 @@
 // reaper-overlay: lists and removes overlay groups on a node (docs/configuration.md).
 //   reaper-overlay list
 //   reaper-overlay remove [--force] GROUP
+//   reaper-overlay gc [--idle DURATION]
 // Reads the same node configuration as the shim (REAPER_CONFIG or /etc/reaper/reaper.toml).
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "host/node_config.h"
@@ -11,8 +13,32 @@
 
 namespace {
 int Usage() {
-  fprintf(stderr, "usage: reaper-overlay list\n       reaper-overlay remove [--force] GROUP\n");
+  fprintf(stderr,
+          "usage: reaper-overlay list\n       reaper-overlay remove [--force] GROUP\n"
+          "       reaper-overlay gc [--idle DURATION]\n");
   return 2;
+}
+
+// Removes every group nobody uses that has been idle for `idle_s` (0: every unused group),
+// then unmounts <state_root>/ns if no group is left.
+int Gc(const reaper::NodeConfig& cfg, long long idle_s) {
+  int rc = 0;
+  long long now = time(nullptr);
+  for (const auto& g : reaper::ListGroups(cfg)) {
+    if (!g.users.empty() || now - static_cast<long long>(g.idle_since) < idle_s) continue;
+    auto st = reaper::RemoveGroup(cfg, g.key, /*force=*/false);
+    if (st.ok()) {
+      printf("removed %s\n", g.key.c_str());
+    } else if (st.code() != reaper::Code::kFailedPrecondition) {  // a container came meanwhile
+      fprintf(stderr, "reaper-overlay: %s\n", st.message().c_str());
+      rc = 1;
+    }
+  }
+  if (auto st = reaper::ReleaseNsDirIfUnused(cfg, /*block=*/true); !st.ok()) {
+    fprintf(stderr, "reaper-overlay: %s\n", st.message().c_str());
+    rc = 1;
+  }
+  return rc;
 }
 }  // namespace
 
@@ -31,6 +57,18 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (cmd == "gc") {
+    long long idle = cfg->group_idle_timeout_s;
+    if (argc == 4 && strcmp(argv[2], "--idle") == 0) {
+      if (!reaper::ParseDuration(argv[3], &idle)) {
+        fprintf(stderr, "reaper-overlay: --idle must be seconds or <n>s|m|h|d: %s\n", argv[3]);
+        return 2;
+      }
+    } else if (argc != 2) {
+      return Usage();
+    }
+    return Gc(*cfg, idle);
+  }
   if (cmd == "remove") {
     bool force = false;
     std::string key;
@@ -40,12 +78,22 @@ int main(int argc, char** argv) {
       else return Usage();
     }
     if (key.empty()) return Usage();
+    size_t users = 0;
+    for (const auto& g : reaper::ListGroups(*cfg)) {
+      if (g.key == key) users = g.users.size();
+    }
     auto st = reaper::RemoveGroup(*cfg, key, force);
     if (!st.ok()) {
       fprintf(stderr, "reaper-overlay: %s\n", st.message().c_str());
       return 1;
     }
     printf("removed %s\n", key.c_str());
+    if (users > 0) {  // only with --force
+      fprintf(stderr,
+              "reaper-overlay: %zu running container(s) keep the detached group until they exit "
+              "(without overlay_size its writable layer was deleted under them); new containers get a fresh group\n",
+              users);
+    }
     return 0;
   }
   return Usage();

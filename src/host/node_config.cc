@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 
 #include "base/files.h"
 
@@ -148,6 +149,22 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (v.s != "allow" && v.s != "reject") return Status(Code::kInvalidArgument, "non_host_network must be \"allow\" or \"reject\"");
     c.reject_non_host_network = v.s == "reject";
+  } else if (key == "proc_hidepid") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
+    c.proc_hidepid = v.b;
+  } else if (key == "overlay_size") {
+    unsigned long long n = 0;
+    bool ok = v.kind == Value::kInt ? v.i >= 0 : v.kind == Value::kString && ParseSize(v.s, &n);
+    if (v.kind == Value::kInt) n = static_cast<unsigned long long>(v.i);
+    if (!ok) return Status(Code::kInvalidArgument, "overlay_size must be bytes or \"<n>Ki|Mi|Gi|Ti\" (0 = unlimited)");
+    if (n != 0 && n < (1ull << 20)) return Status(Code::kInvalidArgument, "overlay_size must be 0 (unlimited) or at least 1Mi");
+    c.overlay_size = n;
+  } else if (key == "group_idle_timeout") {
+    long long n = 0;
+    bool ok = v.kind == Value::kInt ? v.i >= 0 : v.kind == Value::kString && ParseDuration(v.s, &n);
+    if (v.kind == Value::kInt) n = v.i;
+    if (!ok) return Status(Code::kInvalidArgument, "group_idle_timeout must be seconds or \"<n>s|m|h|d\" (0 = never)");
+    c.group_idle_timeout_s = n;
   } else if (key == "cgroup_parent") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (!v.s.empty() && v.s != "none" && v.s[0] != '/') {
@@ -160,6 +177,35 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
   return Status::Ok();
 }
 }  // namespace
+
+namespace {
+// "<digits><suffix>" with a suffix from `units`; the product must not overflow.
+template <typename T>
+bool ParseScaled(std::string_view s, std::initializer_list<std::pair<std::string_view, T>> units, T* out) {
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return false;
+  T n = 0;
+  for (size_t i = 0; i < digits; ++i) n = n * 10 + static_cast<T>(s[i] - '0');
+  std::string_view suffix = s.substr(digits);
+  for (const auto& [u, mul] : units) {
+    if (suffix != u) continue;
+    if (n != 0 && mul > std::numeric_limits<T>::max() / n) return false;
+    *out = n * mul;
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool ParseSize(std::string_view s, unsigned long long* out) {
+  return ParseScaled<unsigned long long>(s, {{"", 1}, {"Ki", 1ull << 10}, {"Mi", 1ull << 20}, {"Gi", 1ull << 30},
+                                             {"Ti", 1ull << 40}}, out);
+}
+
+bool ParseDuration(std::string_view s, long long* out) {
+  return ParseScaled<long long>(s, {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}, out);
+}
 
 std::vector<std::string> DefaultMaskedPaths() {
   return {

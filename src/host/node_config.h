@@ -29,9 +29,23 @@ struct NodeConfig {
   // A pod that did not ask for hostNetwork still runs on the host network; "reject" refuses
   // it so that cluster policy tools never see a host-network pod as isolated.
   bool reject_non_host_network = false;
+  // Each group gets a private /proc mounted with hidepid=invisible: a non-root pod sees only
+  // its own uid's processes (not their command lines, environments or roots).
+  bool proc_hidepid = false;
+  // Bytes each group may write: its upper/work dirs live on a tmpfs of this size inside the
+  // group's mount namespace (freed with it). 0: unlimited, on state_root's filesystem.
+  unsigned long long overlay_size = 0;
+  // A group nobody uses is removed after this many seconds (by any live shim, or
+  // `reaper-overlay gc`). 0: never.
+  long long group_idle_timeout_s = 0;
 };
 
 std::vector<std::string> DefaultMaskedPaths();
+
+// Pure: "<n>", "<n>Ki|Mi|Gi|Ti" (powers of 1024) -> bytes; false on anything else.
+bool ParseSize(std::string_view s, unsigned long long* out);
+// Pure: "<n>", "<n>s|m|h|d" -> seconds; false on anything else.
+bool ParseDuration(std::string_view s, long long* out);
 
 // Pure: parses the file's text on top of the defaults.
 Result<NodeConfig> ParseNodeConfig(std::string_view text);

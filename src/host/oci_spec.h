@@ -56,6 +56,8 @@ inline constexpr std::string_view kAnnotationSandboxId = "io.kubernetes.cri.sand
 inline constexpr std::string_view kAnnotationRuncGroup = "io.containerd.runc.v2.group";
 inline constexpr std::string_view kAnnotationReaperGroup = "io.containerd.reaper.v2.group";
 inline constexpr std::string_view kAnnotationSandboxNamespace = "io.kubernetes.cri.sandbox-namespace";
+inline constexpr std::string_view kAnnotationSandboxName = "io.kubernetes.cri.sandbox-name";
+inline constexpr std::string_view kAnnotationContainerName = "io.kubernetes.cri.container-name";
 // The only pod annotations Reaper honours (docs/configuration.md).
 inline constexpr std::string_view kAnnotationOverlayName = "reaper.runtime/overlay-name";
 inline constexpr std::string_view kAnnotationDnsMode = "reaper.runtime/dns-mode";

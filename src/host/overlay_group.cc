@@ -58,21 +58,53 @@ bool IsMountPoint(const std::string& path) {
   return false;
 }
 
-// <state_root>/ns holds the nsfs files; it must be a private mount so that binding a
-// namespace there cannot propagate anywhere (as `ip netns` does for /run/netns).
-Status EnsurePrivateNsDir(const std::string& dir) {
-  static std::string done;  // checked once per process (mountinfo can be long on busy nodes)
-  if (done == dir) return Status::Ok();
-  REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
-  if (IsMountPoint(dir)) {
-    done = dir;
-    return Status::Ok();
+bool IsMountRoot(const std::string& path) {
+  struct statx sx{};
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, 0, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) {
+    return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
   }
+  return IsMountPoint(path);  // kernels before 5.8
+}
+
+// <state_root>/ns holds the nsfs files; it must be a private mount so that binding a
+// namespace there cannot propagate anywhere (as `ip netns` does for /run/netns). Checked on
+// every group creation (one statx): another process may have unmounted it since.
+Status EnsurePrivateNsDir(const std::string& dir) {
+  REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
+  if (IsMountRoot(dir)) return Status::Ok();
   if (mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) return Status::FromErrno(errno, "bind " + dir);
   if (mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
     return Status::FromErrno(errno, "make " + dir + " private");
   }
-  done = dir;
+  return Status::Ok();
+}
+
+// Locks `path` (created 0600) with `op` (LOCK_SH/LOCK_EX, maybe | LOCK_NB). An invalid fd
+// with errno EWOULDBLOCK when busy. The lock file of a group may be renamed away by a
+// removal between open and flock: then the lock is retaken on the new file.
+UniqueFd LockFile(const std::string& path, int op, bool create = true) {
+  for (;;) {
+    UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+    if (!fd) return fd;
+    int r;
+    while ((r = flock(fd.get(), op)) != 0 && errno == EINTR) {
+    }
+    if (r != 0) return UniqueFd();
+    struct stat a{}, b{};
+    if (fstat(fd.get(), &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+      return fd;
+    }
+    if (!create) {
+      errno = ENOENT;
+      return UniqueFd();
+    }
+  }
+}
+
+Status CreateUserFile(const std::string& path) {
+  REAPER_RETURN_IF_ERROR(MkdirAll(path.substr(0, path.rfind('/')), 0700));
+  UniqueFd f(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!f) return Status::FromErrno(errno, "register group user " + path.substr(path.rfind('/') + 1));
   return Status::Ok();
 }
 
@@ -126,6 +158,13 @@ bool MatchRoot(const std::string& lower, const std::string& upper) {
   std::string merged = gdir + "/merged", upper = gdir + "/upper", work = gdir + "/work";
   if (unshare(CLONE_NEWNS) != 0) HelperFail(report, "unshare");
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) HelperFail(report, "make / private");
+  if (cfg.overlay_size != 0) {
+    // The group's writable layers (upper, work, other filesystems' uppers) on a tmpfs of
+    // their own, mounted only in this namespace: a full group gets ENOSPC, no other group or
+    // the host notices, and the memory is freed when the namespace goes.
+    std::string o = "size=" + std::to_string(cfg.overlay_size) + ",mode=0700";
+    if (mount("tmpfs", gdir.c_str(), "tmpfs", 0, o.c_str()) != 0) HelperFail(report, "mount size-limited tmpfs on " + gdir);
+  }
   for (const auto& d : {merged, upper, work}) {
     if (!MkdirAll(d, 0700).ok()) HelperFail(report, "mkdir " + d);
   }
@@ -149,6 +188,14 @@ bool MatchRoot(const std::string& lower, const std::string& upper) {
   }
   for (const char* d : {"/proc", "/sys", "/dev", "/run"}) {
     std::string target = merged + d;
+    if (cfg.proc_hidepid && std::string_view(d) == "/proc") {
+      // A procfs of its own (Linux >= 5.8: options per mount): other users' processes are
+      // invisible to non-root pods, and with them their command lines, environments, roots.
+      if (mount("proc", target.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") != 0) {
+        HelperFail(report, "mount /proc with hidepid=invisible (proc_hidepid)");
+      }
+      continue;
+    }
     if (mount(d, target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) HelperFail(report, std::string("bind ") + d);
     // Host mounts appearing later (kubelet volumes, /run/netns...) propagate in, never out.
     if (mount(nullptr, target.c_str(), nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
@@ -273,43 +320,57 @@ Result<UniqueFd> GroupBuild::Finish() {
   if (!st.ok()) return st;
   UniqueFd ns(open(ns_path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns || !IsMountNsFile(ns.get())) return Status(Code::kInternal, "overlay group " + key_ + " has no namespace");
+  if (!user_file_.empty()) REAPER_RETURN_IF_ERROR(CreateUserFile(user_file_));  // still under the group's lock
   return ns;
 }
 
-Result<GroupAttempt> TryOpenGroup(const NodeConfig& cfg, const GroupRef& g, OwnedChild::Reap reap) {
+Result<GroupAttempt> TryOpenGroup(const NodeConfig& cfg, const GroupRef& g, OwnedChild::Reap reap,
+                                  const std::string& user) {
   std::string gdir = GroupDir(cfg, g.key), ns_path = GroupNsPath(cfg, g.key);
   GroupAttempt out;
-  // Fast path, no lock: a bound namespace file is only ever replaced under the lock.
-  UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (ns && IsMountNsFile(ns.get())) {
+  auto enroll = [&](UniqueFd ns) -> Result<GroupAttempt> {
+    if (!user.empty()) REAPER_RETURN_IF_ERROR(AddGroupUser(cfg, g.key, user));
     out.ns = std::move(ns);
-    return out;
+    return std::move(out);
+  };
+  // Fast path: a bound namespace file is only ever replaced or removed under the exclusive
+  // lock; the shared lock makes "it exists" and "we are its user" one step for a removal.
+  {
+    UniqueFd shared = LockFile(gdir + "/lock", LOCK_SH | LOCK_NB, /*create=*/false);
+    if (!shared && errno == EWOULDBLOCK) return out;  // being created or removed right now
+    if (shared) {
+      UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (ns && IsMountNsFile(ns.get())) return enroll(std::move(ns));
+    }
   }
   REAPER_RETURN_IF_ERROR(MkdirAll(gdir, 0700));
+  // Held (shared) until the namespace is bound: the ns directory is not unmounted meanwhile.
+  UniqueFd ns_dir_lock = LockFile(cfg.state_root + "/ns.lock", LOCK_SH | LOCK_NB);
+  if (!ns_dir_lock) {
+    if (errno == EWOULDBLOCK) return out;
+    return Status::FromErrno(errno, "lock " + cfg.state_root + "/ns.lock");
+  }
   REAPER_RETURN_IF_ERROR(EnsurePrivateNsDir(cfg.state_root + "/ns"));
-  UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return Status::FromErrno(errno, "open " + gdir + "/lock");
-  if (flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+  UniqueFd lock = LockFile(gdir + "/lock", LOCK_EX | LOCK_NB);
+  if (!lock) {
     if (errno == EWOULDBLOCK) return out;  // busy: created or removed elsewhere right now
     return Status::FromErrno(errno, "lock " + gdir);
   }
-  ns.reset(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (ns && IsMountNsFile(ns.get())) {  // created meanwhile
-    out.ns = std::move(ns);
-    return out;
-  }
+  UniqueFd ns(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (ns && IsMountNsFile(ns.get())) return enroll(std::move(ns));  // created meanwhile
   log::Info("creating overlay group", {{"group", g.key}});
   UniqueFd report_r, go_w;
   auto helper = ForkHelper(cfg, gdir, reap, &report_r, &go_w);
   if (!helper.ok()) return helper.status();
   out.build = std::make_unique<GroupBuild>(g.key, ns_path, std::move(lock), std::move(*helper),
                                            std::move(report_r), std::move(go_w));
+  out.build->Enrol(std::move(ns_dir_lock), user.empty() ? std::string() : gdir + "/users/" + user);
   return out;
 }
 
-Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
+Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g, const std::string& user) {
   for (;;) {
-    auto attempt = TryOpenGroup(cfg, g, OwnedChild::Reap::kOnDrop);
+    auto attempt = TryOpenGroup(cfg, g, OwnedChild::Reap::kOnDrop, user);
     if (!attempt.ok()) return attempt.status();
     if (attempt->ns) return std::move(attempt->ns);
     if (attempt->build) {
@@ -321,20 +382,16 @@ Result<UniqueFd> EnsureGroup(const NodeConfig& cfg, const GroupRef& g) {
       }
     }
     // Busy: wait for whoever holds the lock (this caller may block), then look again.
-    UniqueFd lock(open((GroupDir(cfg, g.key) + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!lock) return Status::FromErrno(errno, "open lock of group " + g.key);
-    while (flock(lock.get(), LOCK_EX) != 0) {
-      if (errno != EINTR) return Status::FromErrno(errno, "lock group " + g.key);
-    }
+    UniqueFd lock = LockFile(GroupDir(cfg, g.key) + "/lock", LOCK_EX);
+    if (!lock) return Status::FromErrno(errno, "lock group " + g.key);
+    lock.reset();
+    UniqueFd ns_lock = LockFile(cfg.state_root + "/ns.lock", LOCK_EX);
+    if (!ns_lock) return Status::FromErrno(errno, "lock " + cfg.state_root + "/ns.lock");
   }
 }
 
 Status AddGroupUser(const NodeConfig& cfg, const std::string& key, const std::string& user) {
-  std::string dir = GroupDir(cfg, key) + "/users";
-  REAPER_RETURN_IF_ERROR(MkdirAll(dir, 0700));
-  UniqueFd f(open((dir + "/" + user).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  if (!f) return Status::FromErrno(errno, "register group user " + user);
-  return Status::Ok();
+  return CreateUserFile(GroupDir(cfg, key) + "/users/" + user);
 }
 
 void RemoveGroupUser(const NodeConfig& cfg, const std::string& key, const std::string& user) {
@@ -351,6 +408,12 @@ std::vector<GroupInfo> ListGroups(const NodeConfig& cfg) {
     g.key = e->d_name;
     UniqueFd ns(open(GroupNsPath(cfg, g.key).c_str(), O_RDONLY | O_CLOEXEC));
     g.active = ns && IsMountNsFile(ns.get());
+    // Idle since the last change of its users: the users directory's mtime (or the group
+    // directory's, when no container ever registered).
+    struct stat st{};
+    if (stat((GroupDir(cfg, g.key) + "/users").c_str(), &st) == 0 || stat(GroupDir(cfg, g.key).c_str(), &st) == 0) {
+      g.idle_since = st.st_mtim.tv_sec;
+    }
     if (DIR* u = opendir((GroupDir(cfg, g.key) + "/users").c_str())) {
       while (dirent* ue = readdir(u)) {
         if (ue->d_name[0] != '.') g.users.emplace_back(ue->d_name);
@@ -364,7 +427,7 @@ std::vector<GroupInfo> ListGroups(const NodeConfig& cfg) {
   return out;
 }
 
-Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
+Result<std::string> DetachGroup(const NodeConfig& cfg, const std::string& key, bool force, bool block) {
   bool clean = !key.empty() && key[0] != '.' && std::all_of(key.begin(), key.end(), [](char c) {
     return isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '+';
   });
@@ -372,9 +435,12 @@ Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
     return Status(Code::kInvalidArgument, "invalid group: " + key);
   }
   std::string gdir = GroupDir(cfg, key);
-  UniqueFd lock(open((gdir + "/lock").c_str(), O_RDWR | O_CLOEXEC));
-  if (!lock) return Status::FromErrno(errno, "group " + key);
-  if (flock(lock.get(), LOCK_EX) != 0) return Status::FromErrno(errno, "lock " + gdir);
+  if (access(gdir.c_str(), F_OK) != 0) return Status::FromErrno(errno, "group " + key);
+  UniqueFd lock = LockFile(gdir + "/lock", LOCK_EX | (block ? 0 : LOCK_NB));
+  if (!lock) {
+    if (errno == EWOULDBLOCK) return Status(Code::kUnavailable, "group " + key + " is locked by another process");
+    return Status::FromErrno(errno, "lock " + gdir);
+  }
   for (const auto& g : ListGroups(cfg)) {
     if (g.key == key && !g.users.empty() && !force) {
       return Status(Code::kFailedPrecondition, "group " + key + " is used by " + std::to_string(g.users.size()) +
@@ -392,8 +458,30 @@ Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
   REAPER_RETURN_IF_ERROR(MkdirAll(trash_dir, 0700));
   std::string trash = trash_dir + "/" + key + "." + std::to_string(getpid()) + "." + std::to_string(time(nullptr));
   if (rename(gdir.c_str(), trash.c_str()) != 0) return Status::FromErrno(errno, "move " + gdir + " aside");
-  lock.reset();
-  return RemoveTree(trash).Wrap("remove group " + key);
+  return trash;
+}
+
+Status ReleaseNsDirIfUnused(const NodeConfig& cfg, bool block) {
+  UniqueFd lock = LockFile(cfg.state_root + "/ns.lock", LOCK_EX | (block ? 0 : LOCK_NB));
+  if (!lock) {
+    if (errno == EWOULDBLOCK) return Status::Ok();  // a group is being created: it is needed
+    return Status::FromErrno(errno, "lock " + cfg.state_root + "/ns.lock");
+  }
+  if (!ListGroups(cfg).empty()) return Status::Ok();
+  std::string dir = cfg.state_root + "/ns";
+  // Not MNT_DETACH: a namespace still bound there (EBUSY) keeps the directory mounted.
+  if (umount2(dir.c_str(), 0) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Status::FromErrno(errno, "unmount " + dir);
+  }
+  rmdir(dir.c_str());
+  return Status::Ok();
+}
+
+Status RemoveGroup(const NodeConfig& cfg, const std::string& key, bool force) {
+  auto trash = DetachGroup(cfg, key, force, /*block=*/true);
+  if (!trash.ok()) return trash.status();
+  REAPER_RETURN_IF_ERROR(RemoveTree(*trash).Wrap("remove group " + key));
+  return ReleaseNsDirIfUnused(cfg, /*block=*/true);
 }
 
 }  // namespace reaper

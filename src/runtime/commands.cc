@@ -215,7 +215,7 @@ Result<int> Create(const Globals& g, const Command& c) {
     auto mounts = PrepareMounts(*plan);
     if (!mounts.ok()) return mounts.status();
     l.mounts = std::move(*mounts);
-    auto ns = EnsureGroup(*cfg, *group);
+    auto ns = EnsureGroup(*cfg, *group, "oci." + id);  // registered as a user with it
     if (!ns.ok()) return ns.status();
     l.ns = std::move(*ns);
     s.group = group->key;

@@ -75,6 +75,8 @@ struct Container {
   bool paused = false;
   bool deleting = false;
   std::string group;     // overlay group key, empty without host protection
+  // The Kubernetes pod and container (CRI annotations; empty for ctr tasks), for the audit log.
+  std::string pod_namespace, pod_name, container_name;
   UniqueFd mnt_ns;       // the container's own mount namespace; execs join it
   unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
   Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead

@@ -23,7 +23,11 @@ Timestamp Timestamp::Now() {
 }
 
 Lifecycle::Lifecycle(Reactor& reactor, LifecycleObserver& observer, LifecycleOptions opts)
-    : reactor_(reactor), observer_(observer), opts_(std::move(opts)) {}
+    : reactor_(reactor), observer_(observer), opts_(std::move(opts)) {
+  if (config_.ok() && config_->overlay != OverlayMode::kOff) {
+    groups_gc_ = std::make_unique<GroupCollector>(reactor_, *config_);
+  }
+}
 
 Lifecycle::~Lifecycle() = default;
 
@@ -80,6 +84,13 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
   c->id = id;
   c->bundle = bundle;
   c->sandbox = IsSandbox(spec);
+  auto annotation = [&](std::string_view k) {
+    auto it = spec.annotations.find(std::string(k));
+    return it == spec.annotations.end() ? std::string() : it->second;
+  };
+  c->pod_namespace = annotation(kAnnotationSandboxNamespace);
+  c->pod_name = annotation(kAnnotationSandboxName);
+  c->container_name = annotation(kAnnotationContainerName);
   auto p = std::make_unique<Process>();
   p->container_id = id;
   p->paths = paths;
@@ -98,6 +109,7 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
     return config_.status().Wrap("node configuration");
   }
   c->init = std::move(p);
+  if (groups_gc_ && !std::exchange(groups_scanned_, true)) groups_gc_->Scan();  // groups left by earlier shims
   Container& ref = *c;
   containers_[id] = std::move(c);
   if (ref.setup) return ContinueSetup(ref, /*sync=*/true);
@@ -108,7 +120,9 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
 Status Lifecycle::ContinueSetup(Container& c, bool sync) {
   PendingSetup& su = *c.setup;
   std::string id = c.id;
-  auto attempt = TryOpenGroup(*config_, su.group, OwnedChild::Reap::kBySigchld);
+  // Registered as a user of the group in the same step (under its lock): a removal
+  // elsewhere either sees this container or happens entirely before.
+  auto attempt = TryOpenGroup(*config_, su.group, OwnedChild::Reap::kBySigchld, opts_.ns + "." + id);
   if (!attempt.ok()) return FailCreate(id, attempt.status(), sync);
   if (attempt->build) {
     su.build = std::move(attempt->build);
@@ -202,11 +216,6 @@ Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vecto
     init.io = std::move(*io);
   }
   REAPER_RETURN_IF_ERROR(SpawnProcess(c, init, /*hold=*/true, group_ns.get(), mounts));
-  if (!c.group.empty()) {
-    if (Status st = AddGroupUser(*config_, c.group, opts_.ns + "." + c.id); !st.ok()) {
-      log::Warn("cannot register the container in its overlay group", {{"error", st.message()}});
-    }
-  }
   c.start_time = ProcessStartTime(init.pid);
   WriteRecord(c);
   return Status::Ok();
@@ -514,7 +523,10 @@ void Lifecycle::DropContainer(const std::string& id) {
   if (c.cgroup.valid()) {
     if (!c.cgroup.Remove().ok()) cgroups_to_remove_.push_back(std::move(c.cgroup));  // still emptying
   }
-  if (!c.group.empty() && config_.ok()) RemoveGroupUser(*config_, c.group, opts_.ns + "." + c.id);
+  if (!c.group.empty() && config_.ok()) {
+    RemoveGroupUser(*config_, c.group, opts_.ns + "." + c.id);
+    if (groups_gc_) groups_gc_->Scan();  // the group may be idle from now on
+  }
   // Callers may still hold references into the container: destroy it on the next turn.
   reactor_.Defer([dead = std::shared_ptr<Container>(std::move(it->second))] {});
   containers_.erase(it);

@@ -26,6 +26,7 @@
 #include "host/node_config.h"
 #include "host/oci_spec.h"
 #include "shim/container.h"
+#include "shim/group_gc.h"
 
 namespace reaper {
 
@@ -144,6 +145,8 @@ class Lifecycle {
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::unordered_map<pid_t, Process*> by_pid_;
   std::vector<Cgroup> cgroups_to_remove_;
+  std::unique_ptr<GroupCollector> groups_gc_;  // with a valid node config
+  bool groups_scanned_ = false;                // at the first Create
 };
 
 }  // namespace reaper

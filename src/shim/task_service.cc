@@ -206,10 +206,12 @@ void TaskService::Exec(const std::string& payload, ttrpc::Responder r) {
   auto spec = ParseProcess(req.spec().value());
   if (!spec.ok()) return r.Reply(spec.status().Wrap("exec " + req.exec_id()));
   {
-    // Audit: every exec, with its argv, user and terminal.
+    // Audit: every exec, with the pod it enters (CRI annotations; "" for ctr tasks), its
+    // argv, user and terminal.
     std::string argv;
     for (const auto& a : spec->args) argv += (argv.empty() ? "" : " ") + log::QuoteIfNeeded(a);
-    log::Info("exec", {{"id", c->id}, {"exec_id", req.exec_id()}, {"argv", argv},
+    log::Info("exec", {{"id", c->id}, {"exec_id", req.exec_id()}, {"namespace", c->pod_namespace},
+                       {"pod", c->pod_name}, {"container", c->container_name}, {"argv", argv},
                        {"uid", std::to_string(spec->uid)}, {"gid", std::to_string(spec->gid)},
                        {"tty", req.terminal() ? "true" : "false"}});
   }

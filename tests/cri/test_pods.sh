@@ -145,6 +145,9 @@ t_exec_stream() {
   assert_eq 4 "$rc" "streaming exec exit code"
   assert_eq "got:line-in" "$out" "streaming exec stdout"
   assert_contains "$(cat "$err")" "to-err" "streaming exec stderr"
+  # The audit line names the pod (CRI annotations), as well as argv, user and terminal.
+  assert_contains "$(grep "msg=exec " "$E2E_DIR/containerd.log")" \
+    "namespace=default pod=$pod container=main argv=\"sh -c" "exec audit line names the pod"
   rctl rm -f "$pod"
 }
 

@@ -20,6 +20,7 @@ t_exec_audit_log() {
   line=$(grep "exec_id=$eid " "$E2E_DIR/containerd.log")
   assert_contains "$line" 'level=info msg=exec ' "audit line level and message"
   assert_contains "$line" "id=$id exec_id=$eid " "audit line names the container"
+  assert_contains "$line" 'namespace="" pod="" container="" ' "audit line: no pod for a ctr task"
   assert_contains "$line" 'argv="/bin/sh -c \"exit 0\" \"two words\""' "audit line argv"
   assert_contains "$line" 'uid=0 gid=0 tty=false' "audit line user and terminal"
   cleanup_container "$id"

@@ -152,6 +152,13 @@ TEST(BadInputConfig, ExactMessages) {
       {"masked_paths_extra = [\"etc/x\"]", "line 1: masked_paths_extra: not a clean absolute path: etc/x"},
       {"allowed_namespaces = \"ops\"", "line 1: allowed_namespaces must be an array of strings"},
       {"# ok\n\ndns_mode = \"host\"\nstate_root = 5", "line 4: state_root must be a string"},
+      {"proc_hidepid = \"yes\"", "line 1: proc_hidepid must be a boolean"},
+      {"overlay_size = \"4M\"", "line 1: overlay_size must be bytes or \"<n>Ki|Mi|Gi|Ti\" (0 = unlimited)"},
+      {"overlay_size = -1", "line 1: overlay_size must be bytes or \"<n>Ki|Mi|Gi|Ti\" (0 = unlimited)"},
+      {"overlay_size = true", "line 1: overlay_size must be bytes or \"<n>Ki|Mi|Gi|Ti\" (0 = unlimited)"},
+      {"overlay_size = 4096", "line 1: overlay_size must be 0 (unlimited) or at least 1Mi"},
+      {"group_idle_timeout = \"1w\"", "line 1: group_idle_timeout must be seconds or \"<n>s|m|h|d\" (0 = never)"},
+      {"group_idle_timeout = -5", "line 1: group_idle_timeout must be seconds or \"<n>s|m|h|d\" (0 = never)"},
   };
   for (const auto& c : cases) {
     auto r = ParseNodeConfig(c.text);
@@ -261,6 +268,9 @@ masked_paths_extra = ["/etc/vault/token"]      # clean absolute paths; added to 
 allowed_namespaces = ["ops", "ci"]      # Kubernetes namespace names; [] = all
 non_host_network = "reject"             # "allow" | "reject"
 cgroup_parent = "/sys/fs/cgroup/reaper" # "" | "none" | absolute path
+proc_hidepid = true                     # false | true
+overlay_size = "1Gi"                    # bytes | "<n>Ki|Mi|Gi|Ti"; 0 = unlimited
+group_idle_timeout = "1h"               # seconds | "<n>s|m|h|d"; 0 = never
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_root, "/var/lib/reaper");
@@ -271,6 +281,9 @@ cgroup_parent = "/sys/fs/cgroup/reaper" # "" | "none" | absolute path
   EXPECT_EQ(c->allowed_namespaces, (std::vector<std::string>{"ops", "ci"}));
   EXPECT_TRUE(c->reject_non_host_network);
   EXPECT_EQ(c->cgroup_parent, "/sys/fs/cgroup/reaper");
+  EXPECT_TRUE(c->proc_hidepid);
+  EXPECT_EQ(c->overlay_size, 1ull << 30);
+  EXPECT_EQ(c->group_idle_timeout_s, 3600);
 }
 
 }  // namespace

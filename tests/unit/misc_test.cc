@@ -108,6 +108,45 @@ TEST(NodeConfig, DefaultsAndKeys) {
   EXPECT_EQ(c->host_filesystems, HostFilesystems::kHide);
 }
 
+// Issue 15: proc_hidepid, overlay_size, group_idle_timeout. Off / unlimited / never by default.
+TEST(NodeConfig, ProcSizeAndIdleKeys) {
+  auto d = ParseNodeConfig("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->proc_hidepid);
+  EXPECT_EQ(d->overlay_size, 0u);
+  EXPECT_EQ(d->group_idle_timeout_s, 0);
+  auto c = ParseNodeConfig("proc_hidepid = true\noverlay_size = \"4Mi\"\ngroup_idle_timeout = \"10m\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->proc_hidepid);
+  EXPECT_EQ(c->overlay_size, 4u << 20);
+  EXPECT_EQ(c->group_idle_timeout_s, 600);
+  struct Size {
+    const char* text;
+    unsigned long long want;
+  } sizes[] = {{"overlay_size = 0", 0},           {"overlay_size = \"0\"", 0},
+               {"overlay_size = 1048576", 1 << 20}, {"overlay_size = \"2Gi\"", 2ull << 30},
+               {"overlay_size = \"512Ki\"", 0},    {"overlay_size = \"1Ti\"", 1ull << 40}};
+  for (const auto& z : sizes) {
+    auto r = ParseNodeConfig(z.text);
+    if (z.want == 0 && std::string(z.text).find("Ki") != std::string::npos) {
+      EXPECT_FALSE(r.ok()) << z.text;  // below 1Mi
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << z.text << ": " << r.status().message();
+    EXPECT_EQ(r->overlay_size, z.want) << z.text;
+  }
+  long long s = 0;
+  EXPECT_TRUE(ParseDuration("90", &s));
+  EXPECT_EQ(s, 90);
+  EXPECT_TRUE(ParseDuration("2h", &s));
+  EXPECT_EQ(s, 7200);
+  EXPECT_TRUE(ParseDuration("1d", &s));
+  EXPECT_EQ(s, 86400);
+  for (const char* bad : {"", "m", "1.5h", "-1", "10 m", "1w", "99999999999999999"}) EXPECT_FALSE(ParseDuration(bad, &s)) << bad;
+  unsigned long long b = 0;
+  for (const char* bad : {"", "4M", "4mi", "4 Mi", "4G", "1.5Gi", "99999999999999Ti"}) EXPECT_FALSE(ParseSize(bad, &b)) << bad;
+}
+
 TEST(NodeConfig, ErrorsNameTheLine) {
   struct Case {
     const char* text;

@@ -60,7 +60,7 @@ class FifoReader {
 class ShimTest : public ::testing::Test {
  protected:
   ShimTest() = default;
-  explicit ShimTest(const std::string& extra_config) : shim_(extra_config) {}
+  explicit ShimTest(const std::string& extra_config, bool capture_log = false) : shim_(extra_config, capture_log) {}
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (the shim daemon, mounts, other users)";
     client_ = std::make_unique<Client>(shim_.socket());

@@ -221,7 +221,8 @@ inline void RemoveCgroupTree(const std::string& dir) {
 // under a parent of its own (<cgroup2>/reaper-unit/<dir name>), removed with it.
 class ShimProcess {
  public:
-  explicit ShimProcess(const std::string& extra_config = "") {
+  // `capture_log`: the daemon's stderr (its log) goes to <dir>/shim.log instead of the test's.
+  explicit ShimProcess(const std::string& extra_config = "", bool capture_log = false) {
     char tmpl[] = "/tmp/reaper-shim-test.XXXXXX";
     dir_ = mkdtemp(tmpl);
     socket_ = dir_ + "/shim.sock";
@@ -239,6 +240,10 @@ class ShimProcess {
       int null = open("/dev/null", O_RDWR);
       dup2(null, 0);
       dup2(null, 1);
+      if (capture_log) {
+        int log = open((dir_ + "/shim.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(log, 2);
+      }
       setenv("TTRPC_ADDRESS", (dir_ + "/events.sock").c_str(), 1);
       setenv("REAPER_CONFIG", (dir_ + "/reaper.toml").c_str(), 1);
       if (!cgroup_parent_.empty()) setenv("REAPER_CGROUP_PARENT", cgroup_parent_.c_str(), 1);
@@ -261,6 +266,11 @@ class ShimProcess {
     (void)r;
   }
   const std::string& dir() const { return dir_; }
+  // What the daemon logged so far (with capture_log).
+  std::string log() const {
+    auto text = ReadFile(dir_ + "/shim.log");
+    return text.ok() ? *text : std::string();
+  }
   // Where this shim's containers get their cgroups ("" without cgroup2).
   const std::string& cgroup_parent() const { return cgroup_parent_; }
   const std::string& socket() const { return socket_; }
