@@ -148,6 +148,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (v.s != "allow" && v.s != "reject") return Status(Code::kInvalidArgument, "non_host_network must be \"allow\" or \"reject\"");
     c.reject_non_host_network = v.s == "reject";
+  } else if (key == "full_privileges") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
+    c.full_privileges = v.b;
   } else if (key == "cgroup_parent") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (!v.s.empty() && v.s != "none" && v.s[0] != '/') {

@@ -29,6 +29,9 @@ struct NodeConfig {
   // A pod that did not ask for hostNetwork still runs on the host network; "reject" refuses
   // it so that cluster policy tools never see a host-network pod as isolated.
   bool reject_non_host_network = false;
+  // Every pod gets full root, as the original Reaper: the spec's capability sets, seccomp
+  // profile and masked/read-only paths are ignored (docs/security.md). Default: the spec's.
+  bool full_privileges = false;
 };
 
 std::vector<std::string> DefaultMaskedPaths();

@@ -1,0 +1,131 @@
+#include "host/seccomp.h"
+
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "base/unique_fd.h"
+
+namespace reaper {
+namespace {
+
+Status Invalid(const std::string& msg) { return Status(Code::kInvalidArgument, msg); }
+
+uint32_t Action(const std::string& name, std::optional<uint32_t> errno_ret) {
+  uint16_t e = static_cast<uint16_t>(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(e);
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(e);
+  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  return SCMP_ACT_ALLOW;  // the parser admits no other name
+}
+
+scmp_compare Op(const std::string& op) {
+  if (op == "SCMP_CMP_NE") return SCMP_CMP_NE;
+  if (op == "SCMP_CMP_LT") return SCMP_CMP_LT;
+  if (op == "SCMP_CMP_LE") return SCMP_CMP_LE;
+  if (op == "SCMP_CMP_EQ") return SCMP_CMP_EQ;
+  if (op == "SCMP_CMP_GE") return SCMP_CMP_GE;
+  if (op == "SCMP_CMP_GT") return SCMP_CMP_GT;
+  return SCMP_CMP_MASKED_EQ;
+}
+
+// "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64"; 0 if unknown.
+uint32_t ArchToken(const std::string& name) {
+  std::string n = name.substr(strlen("SCMP_ARCH_"));
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return seccomp_arch_resolve_name(n.c_str());
+}
+
+struct CtxDeleter {
+  void operator()(void* c) const { seccomp_release(c); }
+};
+
+}  // namespace
+
+Result<SeccompProgram> CompileSeccomp(const SeccompSpec& spec) {
+  uint32_t def = Action(spec.default_action, spec.default_errno_ret);
+  std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(def));
+  if (!ctx) return Invalid("linux.seccomp: libseccomp refused the default action " + spec.default_action);
+  SeccompProgram prog;
+  for (const auto& a : spec.architectures) {
+    uint32_t tok = ArchToken(a);
+    if (tok == 0) return Invalid("linux.seccomp.architectures: " + a + " is not supported by libseccomp");
+    int r = seccomp_arch_add(ctx.get(), tok);
+    if (r != 0 && r != -EEXIST) return Invalid("linux.seccomp.architectures: " + a + ": " + strerror(-r));
+  }
+  for (const auto& f : spec.flags) {
+    if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    else if (f == "SECCOMP_FILTER_FLAG_LOG") prog.flags |= SECCOMP_FILTER_FLAG_LOG;
+    else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") prog.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  for (const auto& rule : spec.syscalls) {
+    uint32_t act = Action(rule.action, rule.errno_ret);
+    if (act == def) continue;  // libseccomp refuses a rule that repeats the default
+    std::vector<scmp_arg_cmp> conds;
+    bool same_index_twice = false;
+    for (const auto& a : rule.args) {
+      for (const auto& c : conds) same_index_twice |= c.arg == a.index;
+      conds.push_back(scmp_arg_cmp{a.index, Op(a.op), a.value, a.value_two});
+    }
+    for (const auto& name : rule.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        ++prog.skipped;  // newer than this libseccomp: the default action applies to it
+        continue;
+      }
+      auto add = [&](unsigned n, const scmp_arg_cmp* c) -> Status {
+        int r = seccomp_rule_add_array(ctx.get(), act, nr, n, c);
+        if (r != 0) return Invalid("linux.seccomp: rule for " + name + " (" + rule.action + "): " + strerror(-r));
+        return Status::Ok();
+      };
+      // One rule ANDs its conditions, and libseccomp allows one condition per argument in
+      // it; conditions on the same argument become separate rules (any of them matches).
+      if (!same_index_twice) {
+        REAPER_RETURN_IF_ERROR(add(static_cast<unsigned>(conds.size()), conds.data()));
+      } else {
+        for (const auto& c : conds) REAPER_RETURN_IF_ERROR(add(1, &c));
+      }
+    }
+  }
+  UniqueFd mem(memfd_create("reaper-seccomp", MFD_CLOEXEC));
+  if (!mem) return Status::FromErrno(errno, "memfd_create for the seccomp program");
+  if (int r = seccomp_export_bpf(ctx.get(), mem.get()); r != 0) {
+    return Invalid(std::string("linux.seccomp: cannot compile the filter: ") + strerror(-r));
+  }
+  off_t size = lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) return Status(Code::kInternal, "seccomp program of odd size");
+  if (static_cast<size_t>(size) / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return Invalid("linux.seccomp: the filter has more than " + std::to_string(BPF_MAXINSNS) + " instructions");
+  }
+  prog.filter.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (pread(mem.get(), prog.filter.data(), static_cast<size_t>(size), 0) != size) {
+    return Status::FromErrno(errno, "read the seccomp program");
+  }
+  return prog;
+}
+
+int LoadSeccomp(const SeccompProgram& p) {
+  sock_fprog fprog{static_cast<unsigned short>(p.filter.size()), const_cast<sock_filter*>(p.filter.data())};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &fprog) != 0) return errno;
+  return 0;
+}
+
+std::vector<std::string> SeccompSupportedArchitectures() {
+  std::vector<std::string> out;
+  for (const auto& a : SeccompArchitectures()) {
+    if (ArchToken(a) != 0) out.push_back(a);
+  }
+  return out;
+}
+
+}  // namespace reaper
