@@ -11,6 +11,11 @@
 #include <cstring>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "base/files.h"
+#include "base/sha256.h"
 #include "base/unique_fd.h"
 
 namespace reaper {
@@ -110,6 +115,78 @@ Result<SeccompProgram> CompileSeccomp(const SeccompSpec& spec) {
   prog.filter.resize(static_cast<size_t>(size) / sizeof(sock_filter));
   if (pread(mem.get(), prog.filter.data(), static_cast<size_t>(size), 0) != size) {
     return Status::FromErrno(errno, "read the seccomp program");
+  }
+  return prog;
+}
+
+namespace {
+
+void Add(std::string& k, const std::string& v) { k += std::to_string(v.size()) + ":" + v + ";"; }
+
+// An unambiguous text of everything that shapes the program.
+std::string CacheKey(const SeccompSpec& spec) {
+  const scmp_version* v = seccomp_version();
+  std::string k = "reaper-seccomp-1 libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                  std::to_string(v->micro) + " native " + std::to_string(seccomp_arch_native()) + "\n";
+  auto num = [](std::optional<uint32_t> e) { return e ? std::to_string(*e) : std::string("-"); };
+  Add(k, spec.default_action);
+  Add(k, num(spec.default_errno_ret));
+  for (const auto& a : spec.architectures) Add(k, a);
+  k += "|";
+  for (const auto& f : spec.flags) Add(k, f);
+  k += "|";
+  for (const auto& r : spec.syscalls) {
+    k += "{";
+    for (const auto& n : r.names) Add(k, n);
+    Add(k, r.action);
+    Add(k, num(r.errno_ret));
+    for (const auto& a : r.args) {
+      Add(k, std::to_string(a.index) + "," + std::to_string(a.value) + "," + std::to_string(a.value_two) + "," + a.op);
+    }
+    k += "}";
+  }
+  return k;
+}
+
+constexpr char kMagic[8] = {'R', 'S', 'E', 'C', 'B', 'P', 'F', '1'};
+
+std::optional<SeccompProgram> ReadCached(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st{};
+  if (!fd || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+    return std::nullopt;
+  }
+  size_t n = static_cast<size_t>(st.st_size);
+  if (n <= 16 || (n - 16) % sizeof(sock_filter) != 0 || (n - 16) / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return std::nullopt;
+  }
+  std::string buf(n, '\0');
+  if (pread(fd.get(), buf.data(), n, 0) != static_cast<ssize_t>(n) || buf.compare(0, 8, kMagic, 8) != 0) {
+    return std::nullopt;
+  }
+  SeccompProgram p;
+  uint32_t head[2];
+  memcpy(head, buf.data() + 8, sizeof head);
+  p.flags = head[0];
+  p.skipped = head[1];
+  p.filter.resize((n - 16) / sizeof(sock_filter));
+  memcpy(p.filter.data(), buf.data() + 16, n - 16);
+  return p;
+}
+
+}  // namespace
+
+Result<SeccompProgram> CompileSeccompCached(const SeccompSpec& spec, const std::string& cache_dir) {
+  std::string path = cache_dir + "/" + Sha256Hex(CacheKey(spec)) + ".bpf";
+  if (auto cached = ReadCached(path)) return std::move(*cached);
+  auto prog = CompileSeccomp(spec);
+  if (!prog.ok()) return prog;
+  if (MkdirAll(cache_dir, 0700).ok()) {
+    std::string data(kMagic, sizeof kMagic);
+    uint32_t head[2] = {prog->flags, static_cast<uint32_t>(prog->skipped)};
+    data.append(reinterpret_cast<const char*>(head), sizeof head);
+    data.append(reinterpret_cast<const char*>(prog->filter.data()), prog->filter.size() * sizeof(sock_filter));
+    (void)WriteFileAtomic(path, data);  // best effort: another shim may be writing it too
   }
   return prog;
 }

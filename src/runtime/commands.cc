@@ -142,7 +142,7 @@ Status SetupPrivileges(const NodeConfig& cfg, const Spec& spec, bool init, Launc
     l.masks.root_readonly = init && spec.root_readonly;
   } else {
     if (spec.seccomp) {
-      auto prog = CompileSeccomp(*spec.seccomp);
+      auto prog = CompileSeccompCached(*spec.seccomp, cfg.state_root + "/seccomp");
       if (!prog.ok()) return prog.status();
       l.seccomp = std::move(*prog);
       l.req.seccomp = &*l.seccomp;

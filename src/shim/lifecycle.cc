@@ -115,7 +115,8 @@ Status Lifecycle::ApplyPrivileges(Container& c, Process& init, const Spec& spec)
     return Status::Ok();
   }
   if (spec.seccomp) {
-    auto prog = CompileSeccomp(*spec.seccomp);
+    auto prog = config_.ok() ? CompileSeccompCached(*spec.seccomp, config_->state_root + "/seccomp")
+                             : CompileSeccomp(*spec.seccomp);
     if (!prog.ok()) return prog.status();
     if (prog->skipped) {
       log::Info("seccomp: syscall names unknown to libseccomp skipped (the default action applies)",

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include "host/seccomp.h"
 #include "host/spawn.h"
 
@@ -215,10 +219,35 @@ TEST(SeccompCompile, CompilesProfilesAndSkipsUnknownSyscalls) {
   EXPECT_GT(p->filter.size(), 10u);
   EXPECT_EQ(p->skipped, 1u);
   EXPECT_EQ(p->flags, 0u);
+  // The cache: the second compilation reads the file the first wrote; a damaged file is
+  // replaced.
+  char tmpl[] = "/tmp/reaper-seccomp-cache.XXXXXX";
+  std::string dir = std::string(mkdtemp(tmpl)) + "/seccomp";
+  auto c1 = CompileSeccompCached(s, dir);
+  ASSERT_TRUE(c1.ok()) << c1.status().message();
+  EXPECT_EQ(c1->filter.size(), p->filter.size());
+  std::string file;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) file = e.path();
+  ASSERT_FALSE(file.empty());
+  auto c2 = CompileSeccompCached(s, dir);
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(memcmp(c2->filter.data(), p->filter.data(), p->filter.size() * sizeof(sock_filter)), 0);
+  EXPECT_EQ(c2->skipped, 1u);
+  { std::ofstream(file, std::ios::trunc) << "garbage"; }
+  auto c3 = CompileSeccompCached(s, dir);
+  ASSERT_TRUE(c3.ok());
+  EXPECT_EQ(c3->filter.size(), p->filter.size());
+  SeccompSpec other = s;
+  other.default_errno_ret = 38;  // another profile, another file
+  ASSERT_TRUE(CompileSeccompCached(other, dir).ok());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
   SeccompSpec arm = s;
   arm.architectures = {"SCMP_ARCH_PARISC"};  // known to the parser, maybe not to libseccomp
   auto pa = CompileSeccomp(arm);
-  if (!pa.ok()) EXPECT_EQ(pa.status().code(), Code::kInvalidArgument);
+  if (!pa.ok()) {
+    EXPECT_EQ(pa.status().code(), Code::kInvalidArgument);
+  }
 }
 
 }  // namespace
