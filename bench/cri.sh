@@ -33,6 +33,12 @@
 #             until all have exited; time = latest CRI FinishedAt - launch; pods/s = N / time.
 #             Every reaperctl must exit 0 and every container must have exit code 0. Then all
 #             pods are removed (50 parallel `reaperctl rm -f`, timed, informational).
+#   privileges  Reaper only: BENCH_CRI_RUNS (20) timed runs (+ warm-up) each of the latency pod
+#             as is and with `securityContext: {seccompProfile: {type: RuntimeDefault},
+#             capabilities: {drop: [ALL]}}` (containerd writes its default seccomp profile and
+#             empty capability sets into the spec; the shim compiles the profile and the child
+#             loads it), ABBA order; reported: RunPodSandbox -> exit and launch -> exit of both,
+#             and their ratio (target <= 1.05, issue 15).
 #   memory    BENCH_CRI_MEM_ROUNDS (3) rounds: one pod per runtime with 3 containers
 #             `sleep 1000` (sandbox + 3 containers); BENCH_SETTLE (1) s after all are Running,
 #             the shim(s) of the pod (parents of the sandbox and container pids, checked to be
@@ -63,7 +69,7 @@ ROUNDS=${BENCH_CRI_ROUNDS:-3}
 MEM_ROUNDS=${BENCH_CRI_MEM_ROUNDS:-3}
 SETTLE=${BENCH_SETTLE:-1}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
-ALL_PHASES="latency parallel memory"
+ALL_PHASES="latency parallel memory privileges"
 PHASES=${*:-${BENCH_CRI_PHASES:-$ALL_PHASES}}
 declare -A RUN_PHASE=()
 for ph in $PHASES; do
@@ -161,14 +167,15 @@ bench_exit() {
 
 now_us() { local t=$EPOCHREALTIME; echo "${t//[.,]/}"; }
 
-# pod_yaml <file> <name> <handler> <command-json> [ncontainers]
+# pod_yaml <file> <name> <handler> <command-json> [ncontainers] [container securityContext, flow YAML]
 pod_yaml() {
-  local file=$1 name=$2 handler=$3 cmd=$4 n=${5:-1} k
+  local file=$1 name=$2 handler=$3 cmd=$4 n=${5:-1} sec=${6:-} k
   {
     printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n' "$name"
     printf '  runtimeClassName: %s\n  hostNetwork: true\n  restartPolicy: Never\n  containers:\n' "$handler"
     for ((k = 0; k < n; k++)); do
       printf '  - name: c%d\n    command: %s\n    env: [{name: E2E_MARK, value: "%s"}]\n' "$k" "$cmd" "$E2E_DIR"
+      [[ -z $sec ]] || printf '    securityContext: %s\n' "$sec"
     done
   } >"$file"
 }
@@ -208,10 +215,10 @@ wait_no_shims() {
 declare -A LAT=() # "<handler>,<metric>" -> newline-separated µs samples
 SANDBOX_MS_RE='sandbox [0-9a-f]+ ready in ([0-9]+) ms'
 
-latency_run() { # <handler> <pod> <record: 0|1>
+latency_run() { # <handler> <pod> <record: 0|1> [key in LAT, default the handler] [securityContext]
   local h=$1 pod=$2 rec=$3 f=$E2E_DIR/data/$2.yaml err=$E2E_DIR/logs/$2.err t0 t1 t2 t3 rc=0
-  local pc n ok fin st pids rps
-  pod_yaml "$f" "$pod" "$h" '["/bin/echo", "hello"]'
+  local pc n ok fin st pids rps key=${4:-$1} sec=${5:-}
+  pod_yaml "$f" "$pod" "$h" '["/bin/echo", "hello"]' 1 "$sec"
   t0=$EPOCHREALTIME
   "$REAPERCTL" --runtime-endpoint "unix://$E2E_ADDR" --default-image "$E2E_IMAGE" \
     --log-root "$E2E_DIR/pod-logs" --root "$E2E_DIR/reaperctl" run --timeout 60 -f "$f" \
@@ -228,13 +235,13 @@ latency_run() { # <handler> <pod> <record: 0|1>
   fi
   ((rec)) || return 0
   rps=$(rps_log_us "$pod") || { record_failure "$h" "no RunPodSandbox log line for $pod" ""; return 0; }
-  LAT[$h,rps_exit]+="$((fin / 1000 - rps))"$'\n'
-  LAT[$h,launch_exit]+="$((fin / 1000 - 10#$t0))"$'\n'
-  LAT[$h,created_exit]+="$(((fin - pc) / 1000))"$'\n'
-  LAT[$h,run]+="$((10#$t1 - 10#$t0))"$'\n'
-  LAT[$h,rm]+="$((10#$t3 - 10#$t2))"$'\n'
-  LAT[$h,runrm]+="$((10#$t1 - 10#$t0 + 10#$t3 - 10#$t2))"$'\n'
-  if [[ $(cat "$err") =~ $SANDBOX_MS_RE ]]; then LAT[$h,rps_call]+="$((BASH_REMATCH[1] * 1000))"$'\n'; fi
+  LAT[$key,rps_exit]+="$((fin / 1000 - rps))"$'\n'
+  LAT[$key,launch_exit]+="$((fin / 1000 - 10#$t0))"$'\n'
+  LAT[$key,created_exit]+="$(((fin - pc) / 1000))"$'\n'
+  LAT[$key,run]+="$((10#$t1 - 10#$t0))"$'\n'
+  LAT[$key,rm]+="$((10#$t3 - 10#$t2))"$'\n'
+  LAT[$key,runrm]+="$((10#$t1 - 10#$t0 + 10#$t3 - 10#$t2))"$'\n'
+  if [[ $(cat "$err") =~ $SANDBOX_MS_RE ]]; then LAT[$key,rps_call]+="$((BASH_REMATCH[1] * 1000))"$'\n'; fi
 }
 
 measure_latency() {
@@ -247,6 +254,25 @@ measure_latency() {
     if ((i % 2)); then order=(reaper-v2 runc); else order=(runc reaper-v2); fi
     for h in "${order[@]}"; do latency_run "$h" "b-$E2E_RUNID-lat-$(short "$h")-$i" 1; done
     ((i % 5)) || blog "latency: $i/$RUNS"
+  done
+  wait_no_shims
+}
+
+# Reaper only: the same pod without and with RuntimeDefault seccomp + capabilities drop ALL.
+PRIV_SEC='{seccompProfile: {type: RuntimeDefault}, capabilities: {drop: [ALL]}}'
+measure_privileges() {
+  local i v order
+  blog "privileges: $WARMUP warm-up + $RUNS measured echo pods each, plain and RuntimeDefault+drop ALL, ABBA"
+  for ((i = 1; i <= WARMUP; i++)); do
+    latency_run reaper-v2 "b-$E2E_RUNID-pwarm-plain-$i" 0 plain ""
+    latency_run reaper-v2 "b-$E2E_RUNID-pwarm-secure-$i" 0 secure "$PRIV_SEC"
+  done
+  for ((i = 1; i <= RUNS; i++)); do
+    if ((i % 2)); then order=(plain secure); else order=(secure plain); fi
+    for v in "${order[@]}"; do
+      latency_run reaper-v2 "b-$E2E_RUNID-priv-$v-$i" 1 "$v" "$([[ $v == secure ]] && echo "$PRIV_SEC")"
+    done
+    ((i % 5)) || blog "privileges: $i/$RUNS"
   done
   wait_no_shims
 }
@@ -513,9 +539,36 @@ EOF
     printf '| shim processes / threads per 3-container pod | %s / %s | %s / %s | - |\n' \
       "${MEM[reaper-v2,shims]:-?}" "${MEM[reaper-v2,threads]:-?}" "${MEM[runc,shims]:-?}" "${MEM[runc,threads]:-?}"
   fi
+  if phase privileges; then
+    declare -A P=()
+    for m in rps_exit launch_exit; do
+      for h in plain secure; do
+        read -r "P[$h,$m,n]" "P[$h,$m,p10]" "P[$h,$m,p50]" "P[$h,$m,p90]" _ _ < <(printf '%s' "${LAT[$h,$m]:-}" | stats)
+      done
+    done
+    echo
+    echo "| Reaper pod start (ms) | plain | RuntimeDefault seccomp + drop ALL | secure/plain |"
+    echo "|---|---:|---:|---:|"
+    for m in rps_exit launch_exit; do
+      for q in p50 p10 p90; do
+        [[ $m == rps_exit || $q == p50 ]] || continue
+        printf '| %s, %s | %s | %s | %s |\n' \
+          "$([[ $m == rps_exit ]] && echo "**RunPodSandbox → container exit**" || echo "reaperctl launch → container exit")" \
+          "$([[ $q == p50 ]] && echo median || echo "$q")" "$(ms "${P[plain,$m,$q]}")" "$(ms "${P[secure,$m,$q]}")" \
+          "$(ratio "${P[secure,$m,$q]}" "${P[plain,$m,$q]}")"
+      done
+    done
+    printf '| samples (each, + %s warm-up) | %s/%s | %s/%s | - |\n' "$WARMUP" "${P[plain,rps_exit,n]}" "$RUNS" \
+      "${P[secure,rps_exit,n]}" "$RUNS"
+  fi
   echo
   echo "## Targets"
   echo
+  if phase privileges; then
+    local pr
+    pr=$(ratio "${P[secure,rps_exit,p50]}" "${P[plain,rps_exit,p50]}")
+    echo "- pod start with RuntimeDefault seccomp + drop ALL ≤ 1.05× without: $(awk -v r="$pr" 'BEGIN { print (r != "n/a" && r <= 1.05) ? "met" : "NOT met" }') (ratio $pr)"
+  fi
   if phase latency; then
     local r
     r=$(ratio "${S[reaper-v2,rps_exit,p50]}" "${S[runc,rps_exit,p50]}")
@@ -547,6 +600,7 @@ blog "reaperctl $REAPERCTL, handlers ${HANDLERS[*]}, sandbox image $PAUSE_IMAGE"
 ! phase latency || measure_latency
 ! phase parallel || measure_parallel
 ! phase memory || measure_memory
+! phase privileges || measure_privileges
 
 report
 ((${#FAILED[@]} == 0))

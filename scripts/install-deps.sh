@@ -3,6 +3,7 @@
 set -euo pipefail
 BUILD_PKGS=(g++ cmake ninja-build pkg-config protobuf-compiler libprotobuf-dev nlohmann-json3-dev
             libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev
+            libseccomp-dev
             clang-14 libclang-rt-14-dev)
 TEST_PKGS=(containerd runc busybox-static util-linux procps coreutils tar gzip tmux podman conmon)
 # tests/critest: loopback registry, image copies, the pod network (CNI bridge, portmap),

@@ -165,6 +165,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
     if (v.kind == Value::kInt) n = v.i;
     if (!ok) return Status(Code::kInvalidArgument, "group_idle_timeout must be seconds or \"<n>s|m|h|d\" (0 = never)");
     c.group_idle_timeout_s = n;
+  } else if (key == "full_privileges") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
+    c.full_privileges = v.b;
   } else if (key == "cgroup_parent") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kString, key));
     if (!v.s.empty() && v.s != "none" && v.s[0] != '/') {

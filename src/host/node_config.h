@@ -38,6 +38,9 @@ struct NodeConfig {
   // A group nobody uses is removed after this many seconds (by any live shim, or
   // `reaper-overlay gc`). 0: never.
   long long group_idle_timeout_s = 0;
+  // Every pod gets full root, as the original Reaper: the spec's capability sets, seccomp
+  // profile and masked/read-only paths are ignored (docs/security.md). Default: the spec's.
+  bool full_privileges = false;
 };
 
 std::vector<std::string> DefaultMaskedPaths();

@@ -80,6 +80,11 @@ Result<ProcessSpec> FromJson(const json& p) {
   if (p.contains("noNewPrivileges")) {
     ps.no_new_privileges = p["noNewPrivileges"].is_boolean() && p["noNewPrivileges"].get<bool>();
   }
+  if (p.contains("capabilities") && !p["capabilities"].is_null()) {
+    auto caps = ParseCapabilities(p["capabilities"]);
+    if (!caps.ok()) return caps.status();
+    ps.capabilities = *caps;
+  }
   if (p.contains("user")) {
     const auto& u = p["user"];
     if (!u.is_object()) return Invalid("process.user must be an object");
@@ -139,6 +144,36 @@ Result<ProcessSpec> FromJson(const json& p) {
   return ps;
 }
 
+Result<std::vector<std::string>> AbsolutePaths(const json& j, const std::string& field) {
+  auto paths = StringArray(j, field);
+  if (!paths.ok()) return paths.status();
+  for (const auto& p : *paths) {
+    if (p.empty() || p[0] != '/') return Invalid(field + ": not an absolute path: " + p);
+  }
+  return paths;
+}
+
+// linux.seccomp, linux.maskedPaths, linux.readonlyPaths, root.readonly.
+Status ParseLinuxSecurity(const json& j, Spec& spec) {
+  if (j.contains("root") && j["root"].is_object() && j["root"].contains("readonly")) {
+    spec.root_readonly = j["root"]["readonly"].is_boolean() && j["root"]["readonly"].get<bool>();
+  }
+  if (!j.contains("linux") || !j["linux"].is_object()) return Status::Ok();
+  const json& l = j["linux"];
+  if (l.contains("seccomp") && !l["seccomp"].is_null()) {
+    auto sc = ParseSeccomp(l["seccomp"]);
+    if (!sc.ok()) return sc.status();
+    spec.seccomp = std::move(*sc);
+  }
+  for (auto [key, out] : {std::pair{"maskedPaths", &spec.masked_paths}, std::pair{"readonlyPaths", &spec.readonly_paths}}) {
+    if (!l.contains(key) || l[key].is_null()) continue;
+    auto paths = AbsolutePaths(l[key], std::string("linux.") + key);
+    if (!paths.ok()) return paths.status();
+    *out = std::move(*paths);
+  }
+  return Status::Ok();
+}
+
 Result<json> ParseJson(std::string_view text, const std::string& what) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Invalid(what + " is not valid JSON");
@@ -193,6 +228,7 @@ Result<Spec> ParseSpec(std::string_view text) {
       if (n.is_object() && n.contains("type") && n["type"].is_string()) spec.namespaces.push_back(n["type"].get<std::string>());
     }
   }
+  if (Status st = ParseLinuxSecurity(*j, spec); !st.ok()) return st;
   if (j->contains("process") && !(*j)["process"].is_null()) {
     auto p = FromJson((*j)["process"]);
     if (!p.ok()) return p.status();

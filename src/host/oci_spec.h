@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "host/security_spec.h"
 
 namespace reaper {
 
@@ -34,6 +35,8 @@ struct ProcessSpec {
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
   std::vector<Rlimit> rlimits;
+  // process.capabilities; absent: the process keeps the capabilities its uid gives it.
+  std::optional<CapabilitySets> capabilities;
 };
 
 struct MountSpec {
@@ -49,6 +52,10 @@ struct Spec {
   std::vector<std::string> namespaces;  // linux.namespaces[].type ("network" = not hostNetwork)
   std::map<std::string, std::string> annotations;
   bool has_process = false;
+  std::optional<SeccompSpec> seccomp;       // linux.seccomp; absent = unconfined
+  std::vector<std::string> masked_paths;    // linux.maskedPaths
+  std::vector<std::string> readonly_paths;  // linux.readonlyPaths
+  bool root_readonly = false;               // root.readonly
 };
 
 inline constexpr std::string_view kAnnotationContainerType = "io.kubernetes.cri.container-type";

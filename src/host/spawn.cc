@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+
+#include "host/privileges.h"
 
 namespace reaper {
 namespace {
@@ -81,9 +84,26 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   SendRecord(fd, 'W', msg);
 }
 
-[[noreturn]] void ChildMain(const SpawnRequest& req, bool in_cgroup, int status_w, int release_r, int devnull,
-                            pid_t parent, char* const* argv, char* const* envp) {
+// What the parent computed for the child before forking.
+struct ChildPlan {
+  bool in_cgroup = false;
+  pid_t parent = 0;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  std::optional<CapabilitySets> caps;  // masked to this kernel
+  int last_cap = 40;
+};
+
+[[noreturn]] void FailAt(int fd, const char* what, const char* path, int err) {
+  char w[256];
+  snprintf(w, sizeof w, "%s ", what);
+  Fail(fd, w, path, err);
+}
+
+[[noreturn]] void ChildMain(const SpawnRequest& req, const ChildPlan& plan, int status_w, int release_r, int devnull) {
   const ProcessSpec& s = *req.spec;
+  bool in_cgroup = plan.in_cgroup;
+  pid_t parent = plan.parent;
   if (req.hold) {
     // A held child dies with the shim (nothing else could ever release it).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -113,15 +133,20 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   if (mnt_ns >= 0 && setns(mnt_ns, CLONE_NEWNS) != 0) Fail(status_w, "join mount namespace", "", errno);
   if (req.new_mount_ns) {
     if (unshare(CLONE_NEWNS) != 0) Fail(status_w, "unshare mount namespace", "", errno);
+    // Unshared from the host's own namespace (no overlay group): nothing mounted here may
+    // propagate back to the node.
+    if (mnt_ns < 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+      Fail(status_w, "make the container's mount namespace a slave of the node's", "", errno);
+    }
+    const char* what = "";
+    const char* path = "";
     if (req.mounts) {
-      const char* what = "";
-      const char* path = "";
       int e = AttachMounts(*req.mounts, trees.data(), &what, &path);
-      if (e != 0) {
-        char w[256];
-        snprintf(w, sizeof w, "%s ", what);
-        Fail(status_w, w, path, e);
-      }
+      if (e != 0) FailAt(status_w, what, path, e);
+    }
+    if (req.masks && !req.masks->empty()) {
+      int e = ApplyPathMasks(*req.masks, &what, &path);
+      if (e != 0) FailAt(status_w, what, path, e);
     }
   }
   int fds[3] = {in, out, err};
@@ -151,12 +176,42 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
   if (s.umask) umask(*s.umask);
   ApplyRlimits(status_w, s);
   ApplyOomScoreAdj(status_w, s);
+  const CapabilitySets* caps = plan.caps ? &*plan.caps : nullptr;
+  const uint64_t sys_admin = uint64_t{1} << kCapSysAdmin;
+  // Without no_new_privs the kernel loads a filter only for a caller with CAP_SYS_ADMIN: keep
+  // it in the effective set until the filter is loaded (then drop it), or, with no
+  // capability sets to apply and a uid change ahead (which clears the effective set), load
+  // the filter while still root.
+  bool nnp = s.no_new_privileges;
+  bool admin_for_seccomp = req.seccomp && !nnp && caps && !(caps->effective & sys_admin);
+  bool early_seccomp = req.seccomp && !nnp && !caps && s.uid != 0;
+  if (early_seccomp) {
+    if (int e = LoadSeccomp(*req.seccomp); e != 0) Fail(status_w, "load the seccomp filter", "", e);
+  }
+  if (caps) {
+    if (int e = CapsBeforeSetuid(caps->bounding, plan.last_cap); e != 0) {
+      Fail(status_w, "drop capabilities from the bounding set", "", e);
+    }
+  }
   if (setgroups(s.additional_gids.size(), s.additional_gids.data()) != 0) {
     Fail(status_w, "setgroups", "", errno);
   }
   if (setgid(s.gid) != 0) Fail(status_w, "setgid", "", errno);
   if (setuid(s.uid) != 0) Fail(status_w, "setuid", "", errno);
-  if (s.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+  if (caps) {
+    uint64_t extra = admin_for_seccomp ? sys_admin : 0;
+    if (int e = SetCapSets(caps->effective | extra, caps->permitted | extra, caps->inheritable); e != 0) {
+      Fail(status_w, "set capabilities (effective, permitted, inheritable)", "", e);
+    }
+    int failed = -1;
+    SetAmbient(caps->ambient, plan.last_cap, &failed);
+    if (failed >= 0) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "ambient capability %d not raised (not in the permitted and inheritable sets)", failed);
+      SendRecord(status_w, 'W', msg);
+    }
+  }
+  if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(status_w, "set no_new_privs", "", errno);
   }
   SendRecord(status_w, 'R', "");
@@ -177,6 +232,16 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
   }
+  // Last: from here on every syscall of this process is filtered, so nothing of the shim's
+  // own set-up above is.
+  if (req.seccomp && !early_seccomp) {
+    if (int e = LoadSeccomp(*req.seccomp); e != 0) Fail(status_w, "load the seccomp filter", "", e);
+  }
+  if (admin_for_seccomp) {
+    if (int e = Capset(caps->effective, caps->permitted, caps->inheritable); e != 0) {
+      Fail(status_w, "drop CAP_SYS_ADMIN after loading the seccomp filter", "", e);
+    }
+  }
   if (req.placeholder) {
     char arg0[] = "reaper-sandbox";
     char arg1[16];
@@ -186,7 +251,7 @@ void ApplyOomScoreAdj(int fd, const ProcessSpec& s) {
     execve(req.self_exe.c_str(), pargv, penv);
     PauseForever();  // exec of ourselves failed: pausing here is equivalent
   }
-  execve(exe.c_str(), argv, envp);  // every fd above 2 is close-on-exec
+  execve(exe.c_str(), plan.argv, plan.envp);  // every fd above 2 is close-on-exec
   int e = errno;
   char what[600];
   snprintf(what, sizeof what, "exec: \"%s\"", s.args[0].c_str());
@@ -281,7 +346,12 @@ Result<Child> Spawn(const SpawnRequest& req) {
   UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return Status::FromErrno(errno, "open /dev/null");
 
-  pid_t parent = getpid();
+  ChildPlan plan;
+  plan.parent = getpid();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  if (s.capabilities) plan.caps = ForThisKernel(*s.capabilities);
+  plan.last_cap = CapLastCap();
   int pidfd = -1;
   bool in_cgroup = false;
   pid_t pid = -1;
@@ -292,7 +362,8 @@ Result<Child> Spawn(const SpawnRequest& req) {
   if (!in_cgroup) pid = fork();
   if (pid < 0) return Status::FromErrno(errno, "fork");
   if (pid == 0) {
-    ChildMain(req, in_cgroup, status_w.get(), release_r.get(), devnull.get(), parent, argv.data(), envp.data());
+    plan.in_cgroup = in_cgroup;
+    ChildMain(req, plan, status_w.get(), release_r.get(), devnull.get());
   }
 
   Child c;

@@ -4,8 +4,8 @@
 // The child, first of all, moves the fds it needs to 3.. and closes every other fd it
 // inherited (so a held child never keeps another process's pipe open), then: default
 // signal state, new session, joins the container's cgroup and mount namespace, stdio,
-// chdir, umask, rlimits, oom_score_adj, setgroups (always) / setgid / setuid, no_new_privs,
-// reports "ready", waits for Release() if held, execve with exactly the spec's env (only
+// chdir, umask, rlimits, oom_score_adj, bounding set, setgroups (always) / setgid / setuid,
+// capabilities, no_new_privs, reports "ready", waits for Release() if held, seccomp, execve with exactly the spec's env (only
 // fds 0-2 survive it). Failures and warnings travel to the parent over a CLOEXEC status pipe
 // (see StatusDecoder), so a failed execve is an error the caller can report, never a silent
 // exit.
@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "host/mount_plan.h"
+#include "host/path_masks.h"
+#include "host/seccomp.h"
 #include "host/oci_spec.h"
 #include "base/child.h"
 #include "base/status.h"
@@ -45,8 +47,13 @@ struct SpawnRequest {
   int cgroup_procs_fd = -1;
   bool no_clone_into_cgroup = false;  // always take the fallback (tests, old kernels)
   int join_mnt_ns = -1;      // not owned; setns(CLONE_NEWNS) into it (group or container)
-  bool new_mount_ns = false; // then unshare a mount namespace of its own and attach `mounts`
+  bool new_mount_ns = false; // then unshare a mount namespace of its own (a slave of the
+                             // host's when join_mnt_ns is -1), attach `mounts`, apply `masks`
   const std::vector<PreparedMount>* mounts = nullptr;
+  const PathMasks* masks = nullptr;
+  // Privileges (docs/design.md "Privileges"): spec->capabilities (absent: unchanged) are set
+  // around setuid; `seccomp` (not owned) is loaded as the last step before execve.
+  const SeccompProgram* seccomp = nullptr;
   bool hold = false;         // wait for Child::Release() before execve
   int hold_fd = -1;          // or: wait for one byte on this fd (not owned; reaper-runtime's
                              // exec.fifo opened O_RDWR before any namespace is joined)

@@ -129,9 +129,32 @@ Status SignalAll(const State& s, int sig) {
 struct Launch {
   SpawnRequest req;
   std::vector<PreparedMount> mounts;
+  PathMasks masks;
+  std::optional<SeccompProgram> seccomp;
   UniqueFd ns;
   Pty pty;
 };
+
+// The spec's seccomp filter and masks (docs/design.md "Privileges"), unless the node gives
+// every container full privileges.
+Status SetupPrivileges(const NodeConfig& cfg, const Spec& spec, bool init, Launch& l) {
+  if (cfg.full_privileges) {
+    l.masks.root_readonly = init && spec.root_readonly;
+  } else {
+    if (spec.seccomp) {
+      auto prog = CompileSeccompCached(*spec.seccomp, cfg.state_root + "/seccomp");
+      if (!prog.ok()) return prog.status();
+      l.seccomp = std::move(*prog);
+      l.req.seccomp = &*l.seccomp;
+    }
+    if (init) l.masks = PathMasks{spec.masked_paths, spec.readonly_paths, spec.root_readonly};
+  }
+  if (init && !l.masks.empty()) {
+    l.req.new_mount_ns = true;
+    l.req.masks = &l.masks;
+  }
+  return Status::Ok();
+}
 
 Status SetupTerminal(const Command& c, bool terminal, Launch& l) {
   if (!terminal) {
@@ -223,6 +246,8 @@ Result<int> Create(const Globals& g, const Command& c) {
     l.req.new_mount_ns = true;
     l.req.mounts = &l.mounts;
   }
+  REAPER_RETURN_IF_ERROR(SetupPrivileges(*cfg, *spec, /*init=*/true, l));
+  if (cfg->full_privileges) spec->process.capabilities.reset();
   REAPER_RETURN_IF_ERROR(SetupTerminal(c, spec->process.terminal, l));
   l.req.spec = &spec->process;
   // Held open for reading (O_RDWR: no EOF while nobody writes) by the child only: `start`
@@ -348,7 +373,17 @@ Result<int> Exec(const Globals& g, const Command& c) {
     l.req.cgroup_procs_fd = cg_procs.get();
     l.req.cgroup_dir_fd = cg_dir.get();
   }
-  if (!s->group.empty()) {
+  auto spec = LoadSpec(s->bundle);
+  if (!spec.ok()) return spec.status();
+  auto cfg = LoadNodeConfig();
+  if (!cfg.ok()) return cfg.status();
+  REAPER_RETURN_IF_ERROR(SetupPrivileges(*cfg, *spec, /*init=*/false, l));
+  // The container's privileges unless the process names its own capability sets.
+  if (cfg->full_privileges) p->capabilities.reset();
+  else if (!p->capabilities) p->capabilities = spec->process.capabilities;
+  p->no_new_privileges = p->no_new_privileges || spec->process.no_new_privileges;
+  bool own_ns = !s->group.empty() || !PathMasks{spec->masked_paths, spec->readonly_paths, spec->root_readonly}.empty();
+  if (own_ns) {
     l.ns.reset(open(("/proc/" + std::to_string(s->pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
     if (!l.ns) return Status::FromErrno(errno, "open the container's mount namespace");
     l.req.join_mnt_ns = l.ns.get();

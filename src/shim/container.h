@@ -81,6 +81,11 @@ struct Container {
   unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
   Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
   std::unique_ptr<PendingSetup> setup;  // set until init is forked (protection pending)
+  // The spec's privileges (docs/design.md "Privileges"): init and every exec load the same
+  // filter; init applies the masks in its own mount namespace, which execs join.
+  std::shared_ptr<const SeccompProgram> seccomp;
+  PathMasks masks;
+  bool own_mnt_ns = false;  // init unshared a mount namespace (kept in mnt_ns for execs)
   std::unique_ptr<Process> init;
   std::map<std::string, std::unique_ptr<Process>> execs;
 };

@@ -99,6 +99,7 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
     p->spec.args = {"reaper-sandbox"};
   } else {
     p->spec = std::move(spec.process);
+    if (Status st = ApplyPrivileges(*c, *p, spec); !st.ok()) return st;
   }
   // Host protection: the overlay group and this container's volume mounts.
   if (!c->sandbox && config_.ok() && config_->overlay != OverlayMode::kOff) {
@@ -114,6 +115,28 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
   containers_[id] = std::move(c);
   if (ref.setup) return ContinueSetup(ref, /*sync=*/true);
   if (Status st = FinishCreate(ref, UniqueFd(), nullptr); !st.ok()) return FailCreate(id, st, true);
+  return Status::Ok();
+}
+
+Status Lifecycle::ApplyPrivileges(Container& c, Process& init, const Spec& spec) {
+  if (config_.ok() && config_->full_privileges) {
+    // The node restores "full root for every pod" (docs/security.md): the spec's capability
+    // sets, seccomp profile and masked/read-only paths are not applied.
+    init.spec.capabilities.reset();
+    c.masks.root_readonly = spec.root_readonly;
+    return Status::Ok();
+  }
+  if (spec.seccomp) {
+    auto prog = config_.ok() ? CompileSeccompCached(*spec.seccomp, config_->state_root + "/seccomp")
+                             : CompileSeccomp(*spec.seccomp);
+    if (!prog.ok()) return prog.status();
+    if (prog->skipped) {
+      log::Info("seccomp: syscall names unknown to libseccomp skipped (the default action applies)",
+                {{"id", c.id}, {"count", std::to_string(prog->skipped)}});
+    }
+    c.seccomp = std::make_shared<const SeccompProgram>(std::move(*prog));
+  }
+  c.masks = PathMasks{spec.masked_paths, spec.readonly_paths, spec.root_readonly};
   return Status::Ok();
 }
 
@@ -238,6 +261,14 @@ Status Lifecycle::AddExec(Container& c, const std::string& exec_id, ProcessSpec 
   p->exec_id = exec_id;
   p->spec = std::move(spec);
   p->spec.terminal = paths.terminal;
+  // An exec has the container's privileges: its own capability sets if it names them (CRI
+  // copies the container's), else init's; no_new_privs if either asks; init's seccomp filter.
+  if (config_.ok() && config_->full_privileges) {
+    p->spec.capabilities.reset();
+  } else if (!p->spec.capabilities) {
+    p->spec.capabilities = c.init->spec.capabilities;
+  }
+  p->spec.no_new_privileges = p->spec.no_new_privileges || c.init->spec.no_new_privileges;
   p->paths = paths;
   auto io = ProcessIo::Open(reactor_, p->paths);
   if (!io.ok()) return io.status();
@@ -309,8 +340,12 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   SpawnRequest req;
   req.spec = &p.spec;
   req.join_mnt_ns = mnt_ns;
-  req.new_mount_ns = mounts != nullptr && mnt_ns >= 0;
+  bool masks = p.is_init() && !c.sandbox && !c.masks.empty();
+  req.new_mount_ns = (mounts != nullptr && mnt_ns >= 0) || masks;
   req.mounts = mounts;
+  req.masks = masks ? &c.masks : nullptr;
+  req.seccomp = c.sandbox ? nullptr : c.seccomp.get();
+  if (p.is_init()) c.own_mnt_ns = req.new_mount_ns;
   if (p.io) req.stdio = p.io->child_fds();
   req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
   req.cgroup_dir_fd = c.cgroup.valid() ? c.cgroup.dir_fd() : -1;
@@ -365,7 +400,7 @@ void Lifecycle::ConsumeStatus(Process& p, bool eof) {
       p.state = ProcState::kCreated;
       log::Debug("child ready", {{"id", p.container_id}, {"exec_id", p.exec_id}});
       Container* c = Find(p.container_id);
-      if (!c->group.empty()) {
+      if (!c->group.empty() || c->own_mnt_ns) {
         // The container's own mount namespace outlives init for as long as we hold it;
         // execs join it.
         c->mnt_ns.reset(open(("/proc/" + std::to_string(p.pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));

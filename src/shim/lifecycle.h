@@ -117,6 +117,8 @@ class Lifecycle {
   // Opens (or starts building, or schedules a retry for) the group of a pending setup, and
   // finishes the Create once it is open. `sync`: called from Create itself, so errors are
   // returned rather than reported through OnCreateFailed.
+  // The spec's seccomp profile compiled, its masks kept, or neither with full_privileges.
+  Status ApplyPrivileges(Container& c, Process& init, const Spec& spec);
   Status ContinueSetup(Container& c, bool sync);
   void OnGroupBuildReadable(const std::string& id);
   // The part of Create after protection: cgroup, I/O, the held init.

@@ -95,10 +95,11 @@ TEST(NodeConfig, DefaultsAndKeys) {
   EXPECT_EQ(d->state_root, "/run/reaper");
   EXPECT_EQ(d->overlay, OverlayMode::kNamespace);
   EXPECT_FALSE(d->masked_paths.empty());
+  EXPECT_FALSE(d->full_privileges);  // the spec's privileges by default
   auto c = ParseNodeConfig(
       "# comment\nstate_root = \"/var/lib/reaper\"  # trailing\noverlay = \"node\"\ndns_mode = \"kubernetes\"\n"
       "masked_paths = [\"/a\", \"/b\"]\nmasked_paths_extra = [\"/c\"]\nallowed_namespaces = []\n"
-      "non_host_network = \"reject\"\nhost_filesystems = \"hide\"\n");
+      "non_host_network = \"reject\"\nhost_filesystems = \"hide\"\nfull_privileges = true\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_root, "/var/lib/reaper");
   EXPECT_EQ(c->overlay, OverlayMode::kNode);
@@ -106,6 +107,8 @@ TEST(NodeConfig, DefaultsAndKeys) {
   EXPECT_EQ(c->masked_paths, (std::vector<std::string>{"/a", "/b", "/c"}));
   EXPECT_TRUE(c->reject_non_host_network);
   EXPECT_EQ(c->host_filesystems, HostFilesystems::kHide);
+  EXPECT_TRUE(c->full_privileges);
+  EXPECT_FALSE(ParseNodeConfig("full_privileges = \"yes\"").ok());
 }
 
 // Issue 15: proc_hidepid, overlay_size, group_idle_timeout. Off / unlimited / never by default.

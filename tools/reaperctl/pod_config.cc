@@ -114,6 +114,20 @@ runtime::v1::ContainerConfig BuildContainerConfig(const PodManifest& pod, const 
   auto* sc = cfg.mutable_linux()->mutable_security_context();
   SetNamespaces(sc->mutable_namespace_options(), pod);
   sc->set_privileged(c.privileged);
+  for (const auto& a : c.cap_add) sc->mutable_capabilities()->add_add_capabilities(a);
+  for (const auto& d : c.cap_drop) sc->mutable_capabilities()->add_drop_capabilities(d);
+  if (!c.seccomp_type.empty()) {
+    // Kubernetes' kubelet: RuntimeDefault, Unconfined, or Localhost with the profile's path
+    // under its seccomp directory (here: the path as written).
+    using P = runtime::v1::SecurityProfile;
+    auto* sp = sc->mutable_seccomp();
+    sp->set_profile_type(c.seccomp_type == "RuntimeDefault" ? P::RuntimeDefault
+                         : c.seccomp_type == "Unconfined"   ? P::Unconfined
+                                                            : P::Localhost);
+    sp->set_localhost_ref(c.seccomp_localhost);
+  }
+  sc->set_readonly_rootfs(c.read_only_root);
+  sc->set_no_new_privs(c.allow_privilege_escalation.has_value() && !*c.allow_privilege_escalation);
   if (auto u = EffectiveRunAsUser(pod, c)) sc->mutable_run_as_user()->set_value(*u);
   if (auto g = EffectiveRunAsGroup(pod, c)) sc->mutable_run_as_group()->set_value(*g);
   return cfg;

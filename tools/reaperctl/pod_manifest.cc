@@ -108,7 +108,8 @@ class Parser {
                        std::optional<int64_t>& group, bool* privileged) {
     if (Absent(n)) return;
     if (privileged)
-      CheckKeys(n, path, {"runAsUser", "runAsGroup", "privileged"});
+      CheckKeys(n, path, {"runAsUser", "runAsGroup", "privileged", "capabilities", "seccompProfile",
+                          "readOnlyRootFilesystem", "allowPrivilegeEscalation"});
     else
       CheckKeys(n, path, {"runAsUser", "runAsGroup"});
     if (!Absent(n["runAsUser"])) {
@@ -124,6 +125,31 @@ class Parser {
     }
     if (privileged && !Absent(n["privileged"]))
       *privileged = Bool(n["privileged"], Join(path, "privileged"));
+  }
+
+  void ContainerPrivileges(const YAML::Node& n, const std::string& path, ContainerSpec& c) {
+    if (Absent(n)) return;
+    if (!Absent(n["capabilities"])) {
+      std::string p = Join(path, "capabilities");
+      CheckKeys(n["capabilities"], p, {"add", "drop"});
+      c.cap_add = StrList(n["capabilities"]["add"], Join(p, "add"));
+      c.cap_drop = StrList(n["capabilities"]["drop"], Join(p, "drop"));
+    }
+    if (!Absent(n["seccompProfile"])) {
+      std::string p = Join(path, "seccompProfile");
+      CheckKeys(n["seccompProfile"], p, {"type", "localhostProfile"});
+      c.seccomp_type = Str(n["seccompProfile"]["type"], Join(p, "type"));
+      if (c.seccomp_type != "RuntimeDefault" && c.seccomp_type != "Unconfined" && c.seccomp_type != "Localhost")
+        Fail(n["seccompProfile"]["type"], Join(p, "type"), "must be RuntimeDefault, Unconfined or Localhost");
+      if (!Absent(n["seccompProfile"]["localhostProfile"]))
+        c.seccomp_localhost = Str(n["seccompProfile"]["localhostProfile"], Join(p, "localhostProfile"));
+      if ((c.seccomp_type == "Localhost") != !c.seccomp_localhost.empty())
+        Fail(n["seccompProfile"], p, "localhostProfile is required with type Localhost and only then");
+    }
+    if (!Absent(n["readOnlyRootFilesystem"]))
+      c.read_only_root = Bool(n["readOnlyRootFilesystem"], Join(path, "readOnlyRootFilesystem"));
+    if (!Absent(n["allowPrivilegeEscalation"]))
+      c.allow_privilege_escalation = Bool(n["allowPrivilegeEscalation"], Join(path, "allowPrivilegeEscalation"));
   }
 
   ContainerSpec Container(const YAML::Node& n, const std::string& path) {
@@ -187,6 +213,7 @@ class Parser {
     }
     SecurityContext(n["securityContext"], Join(path, "securityContext"), c.run_as_user,
                     c.run_as_group, &c.privileged);
+    ContainerPrivileges(n["securityContext"], Join(path, "securityContext"), c);
     if (!Absent(n["resources"])) {
       CheckKeys(n["resources"], Join(path, "resources"), {"limits", "requests"});
       c.has_resources = true;

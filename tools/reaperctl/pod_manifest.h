@@ -38,6 +38,13 @@ struct ContainerSpec {
   std::optional<int64_t> run_as_user;
   std::optional<int64_t> run_as_group;
   bool privileged = false;
+  // securityContext.capabilities, seccompProfile, readOnlyRootFilesystem,
+  // allowPrivilegeEscalation
+  std::vector<std::string> cap_add, cap_drop;
+  std::string seccomp_type;  // "", RuntimeDefault, Unconfined, Localhost
+  std::string seccomp_localhost;
+  bool read_only_root = false;
+  std::optional<bool> allow_privilege_escalation;
   bool has_resources = false;  // accepted, not enforced by Reaper (a warning is printed)
 };
 

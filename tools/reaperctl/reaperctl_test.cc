@@ -187,6 +187,24 @@ TEST(PodConfig, KubeletShapedMessages) {
             std::string::npos);
   PodManifest q = ParsePodManifest("kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n", "p");
   EXPECT_EQ(HandlerFor(q), "reaper-v2");
+  // Privileges: capabilities, seccompProfile, readOnlyRootFilesystem, allowPrivilegeEscalation.
+  plan.default_image = "img:def";
+  EXPECT_FALSE(BuildContainerConfig(q, plan, q.containers[0], false, 0, 0).linux().security_context().has_seccomp());
+  PodManifest s = ParsePodManifest(
+      "kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, securityContext: {capabilities: "
+      "{add: [NET_ADMIN], drop: [ALL]}, seccompProfile: {type: RuntimeDefault}, readOnlyRootFilesystem: true, "
+      "allowPrivilegeEscalation: false}}]}\n", "p");
+  auto sc = BuildContainerConfig(s, plan, s.containers[0], false, 0, 0).linux().security_context();
+  EXPECT_EQ(sc.capabilities().add_capabilities(0), "NET_ADMIN");
+  EXPECT_EQ(sc.capabilities().drop_capabilities(0), "ALL");
+  EXPECT_EQ(sc.seccomp().profile_type(), runtime::v1::SecurityProfile::RuntimeDefault);
+  EXPECT_TRUE(sc.has_seccomp());
+  EXPECT_TRUE(sc.readonly_rootfs());
+  EXPECT_TRUE(sc.no_new_privs());
+  EXPECT_NE(ErrorOf([] { ParsePodManifest("kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, "
+                                          "securityContext: {seccompProfile: {type: Localhost}}}]}\n", "p"); })
+                .find("localhostProfile is required"),
+            std::string::npos);
   EXPECT_EQ(BuildSandboxConfig(q, plan).hostname(), "a");
 }
 
