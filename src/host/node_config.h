@@ -29,6 +29,9 @@ struct NodeConfig {
   // A pod that did not ask for hostNetwork still runs on the host network; "reject" refuses
   // it so that cluster policy tools never see a host-network pod as isolated.
   bool reject_non_host_network = false;
+  // Apply the spec's linux.resources (memory, CPU, pids) to the container's cgroups, and
+  // Update changes them. Off: accounted, never limited (docs/configuration.md).
+  bool enforce_resources = false;
 };
 
 std::vector<std::string> DefaultMaskedPaths();

@@ -193,6 +193,18 @@ Result<Spec> ParseSpec(std::string_view text) {
       if (n.is_object() && n.contains("type") && n["type"].is_string()) spec.namespaces.push_back(n["type"].get<std::string>());
     }
   }
+  if (j->contains("linux") && (*j)["linux"].is_object()) {
+    const auto& lx = (*j)["linux"];
+    if (lx.contains("cgroupsPath") && !lx["cgroupsPath"].is_null()) {
+      if (!lx["cgroupsPath"].is_string()) return Invalid("linux.cgroupsPath must be a string");
+      spec.cgroups_path = lx["cgroupsPath"].get<std::string>();
+    }
+    if (lx.contains("resources") && lx["resources"].is_object()) {
+      auto r = ParseResources(lx["resources"].dump());
+      if (!r.ok()) return r.status();
+      spec.resources = *r;
+    }
+  }
   if (j->contains("process") && !(*j)["process"].is_null()) {
     auto p = FromJson((*j)["process"]);
     if (!p.ok()) return p.status();

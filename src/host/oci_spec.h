@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "host/cgroup_limits.h"
 
 namespace reaper {
 
@@ -49,6 +50,8 @@ struct Spec {
   std::vector<std::string> namespaces;  // linux.namespaces[].type ("network" = not hostNetwork)
   std::map<std::string, std::string> annotations;
   bool has_process = false;
+  std::string cgroups_path;  // linux.cgroupsPath as written (host/cgroup_path.h), "" if none
+  Resources resources;       // linux.resources (applied only with enforce_resources)
 };
 
 inline constexpr std::string_view kAnnotationContainerType = "io.kubernetes.cri.container-type";

@@ -38,7 +38,9 @@ struct ContainerSpec {
   std::optional<int64_t> run_as_user;
   std::optional<int64_t> run_as_group;
   bool privileged = false;
-  bool has_resources = false;  // accepted, not enforced by Reaper (a warning is printed)
+  bool has_resources = false;  // sent to CRI; enforced only where the node sets enforce_resources
+  std::optional<int64_t> memory_limit;  // resources.limits.memory, bytes
+  std::optional<int64_t> cpu_limit_millis;  // resources.limits.cpu, millicores
 };
 
 struct VolumeSpec {
