@@ -99,3 +99,7 @@ t_stats_limits_not_enforced_by_default() {
   assert_contains "$out" survived "output of the pod"
   rctl rm -f "$pod"
 }
+
+register_test stats_memory_and_cpu t_stats_memory_and_cpu
+register_test stats_oom_killed_with_enforce_resources t_stats_oom_killed_with_enforce_resources
+register_test stats_limits_not_enforced_by_default t_stats_limits_not_enforced_by_default
