@@ -152,6 +152,7 @@ EOF
   fi
 }
 
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 trap bench_exit EXIT
 trap 'exit 130' INT TERM
 cri_start

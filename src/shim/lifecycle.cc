@@ -239,8 +239,15 @@ Status Lifecycle::SetUpCgroups(Container& c) {
   bool enforce = config_.ok() && config_->enforce_resources;
   if (!mounts_.pure_v2()) {
     // Hybrid: the v1 controllers hold the processes too (accounting, limits, kubelet's view).
+    // Without them the container still runs (tracked by cgroup2), unaccounted; only a node
+    // that enforces limits needs them.
     auto v1 = ControllerCgroups::Create(mounts_, rel);
-    if (!v1.ok()) return v1.status().Wrap("v1 controller cgroups");
+    if (!v1.ok() && enforce) return v1.status().Wrap("v1 controller cgroups (enforce_resources)");
+    if (!v1.ok()) {
+      log::Warn("v1 controller cgroups unavailable: no statistics for this container",
+                {{"id", c.id}, {"error", v1.status().message()}});
+      return Status::Ok();
+    }
     c.v1 = std::move(*v1);
     if (enforce) REAPER_RETURN_IF_ERROR(ApplyResourcesV1(c.v1.dirs(), c.resources).Wrap("linux.resources"));
   } else {
@@ -311,7 +318,9 @@ Status Lifecycle::UpdateResources(Container& c, const Resources& r) {
 
 Result<CgroupStats> Lifecycle::Stats(const Container& c, bool* v1) const {
   *v1 = !mounts_.pure_v2();
-  if (!c.cgroup.valid()) return Status(Code::kNotFound, "stats for " + c.id + ": no cgroup: not found");
+  if (!c.cgroup.valid() || (*v1 && !c.v1.valid())) {
+    return Status(Code::kNotFound, "stats for " + c.id + ": no cgroup: not found");
+  }
   return *v1 ? ReadStatsV1(c.v1.dirs()) : ReadStatsV2(c.cgroup.path());
 }
 
