@@ -25,13 +25,14 @@ Status WriteValue(const std::string& dir, const char* file, const std::string& v
 }
 
 template <typename T>
-Status Field(const json& obj, const char* key, std::optional<T>* out) {
+Status Field(const json& obj, const char* group, const char* key, std::optional<T>* out) {
   if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
   const json& v = obj[key];
-  if (!v.is_number_integer()) return Invalid(std::string(key) + " must be an integer");
+  std::string name = std::string(group) + "." + key;
+  if (!v.is_number_integer()) return Invalid(name + " must be an integer");
   if constexpr (std::is_unsigned_v<T>) {
     if (v.is_number_unsigned() || v.get<int64_t>() >= 0) *out = v.get<T>();
-    else return Invalid(std::string(key) + " must not be negative");
+    else return Invalid(name + " must not be negative");
   } else {
     *out = v.get<T>();
   }
@@ -44,13 +45,13 @@ Result<Resources> ParseResources(std::string_view text) {
   if (j.is_discarded() || !(j.is_object() || j.is_null())) return Invalid("not a JSON object");
   Resources r;
   if (j.is_null()) return r;
-  if (j.contains("memory") && j["memory"].is_object()) REAPER_RETURN_IF_ERROR(Field(j["memory"], "limit", &r.memory_limit));
+  if (j.contains("memory") && j["memory"].is_object()) REAPER_RETURN_IF_ERROR(Field(j["memory"], "memory", "limit", &r.memory_limit));
   if (j.contains("cpu") && j["cpu"].is_object()) {
-    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "shares", &r.cpu_shares));
-    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "quota", &r.cpu_quota));
-    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "period", &r.cpu_period));
+    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "cpu", "shares", &r.cpu_shares));
+    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "cpu", "quota", &r.cpu_quota));
+    REAPER_RETURN_IF_ERROR(Field(j["cpu"], "cpu", "period", &r.cpu_period));
   }
-  if (j.contains("pids") && j["pids"].is_object()) REAPER_RETURN_IF_ERROR(Field(j["pids"], "limit", &r.pids_limit));
+  if (j.contains("pids") && j["pids"].is_object()) REAPER_RETURN_IF_ERROR(Field(j["pids"], "pids", "limit", &r.pids_limit));
   return r;
 }
 

@@ -125,6 +125,17 @@ TEST_F(ResourcesTest, CgroupfsPathHoldsTheProcessesAndStatsShowMemory) {
   EXPECT_FALSE(cg_.AnyLeft()) << "a cgroup was left after Delete";
 }
 
+TEST_F(ResourcesTest, BadCgroupsPathFailsCreateAndLeavesNothing) {
+  Reply r = Create("badcg", SpecWith(R"(["true"])", "/" + cg_.top + "/../escape"));
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.message, "create badcg: linux.cgroupsPath: bad component in \"/" + cg_.top + "/../escape\"");
+  r = Create("badsd", SpecWith(R"(["true"])", "nodots:p:x"));
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.message, "create badsd: linux.cgroupsPath: bad slice \"nodots\"");
+  EXPECT_EQ(Simple("State", "badcg").code, 5);
+  EXPECT_FALSE(cg_.AnyLeft());
+}
+
 TEST_F(ResourcesTest, SystemdPathAndCpuTimeGrows) {
   // '-' nests slices: this test's tree starts at reaperrestest<pid>.slice.
   std::string stem = "reaperrestest" + std::to_string(getpid());
@@ -204,7 +215,9 @@ TEST_F(EnforcedResourcesTest, PidsLimitStopsAForkBombAndUpdateChangesLimits) {
   EXPECT_EQ(m.memory().usage().limit(), 67108864u);
   EXPECT_EQ(m.pids().limit(), 32u);
   u.mutable_resources()->set_value("{\"memory\":{\"limit\":\"x\"}}");
-  EXPECT_EQ(client_->Call("Update", u).code, 3);  // InvalidArgument
+  r = client_->Call("Update", u);
+  EXPECT_EQ(r.code, 3);  // InvalidArgument
+  EXPECT_EQ(r.message, "linux.resources: memory.limit must be an integer");
   ASSERT_EQ(Kill("upd", SIGKILL).code, 0);
   ASSERT_EQ(Simple("Wait", "upd").code, 0);
   ASSERT_EQ(Simple("Delete", "upd").code, 0);
