@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace reaper {
@@ -56,6 +57,49 @@ Result<Cgroup> Cgroup::Create(const std::string& path) {
   if (!cg.procs_) return Status::FromErrno(errno, "open " + path + "/cgroup.procs");
   cg.dir_.reset(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg.dir_) return Status::FromErrno(errno, "open " + path);
+  return cg;
+}
+
+Status MkdirRecorded(const std::string& root, const std::string& rel, std::vector<std::string>* created) {
+  for (int attempt = 0;; ++attempt) {
+    size_t pos = 0;
+    bool vanished = false;
+    while (pos != std::string::npos) {
+      pos = rel.find('/', pos + 1);
+      std::string dir = root + "/" + rel.substr(0, pos);
+      if (mkdir(dir.c_str(), 0755) == 0) {
+        created->push_back(dir);
+      } else if (errno == ENOENT && attempt < 5) {
+        vanished = true;
+        break;
+      } else if (errno != EEXIST) {
+        return Status::FromErrno(errno, "mkdir " + dir);
+      }
+    }
+    if (!vanished) return Status::Ok();
+  }
+}
+
+void RemoveEmptyDirs(std::vector<std::string>* dirs) {
+  std::sort(dirs->begin(), dirs->end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  dirs->erase(std::unique(dirs->begin(), dirs->end()), dirs->end());
+  std::vector<std::string> left;
+  for (const auto& d : *dirs) {
+    if (rmdir(d.c_str()) != 0 && errno != ENOENT) left.push_back(d);
+  }
+  *dirs = std::move(left);
+}
+
+Result<Cgroup> Cgroup::CreateUnder(const std::string& root, const std::string& rel) {
+  std::vector<std::string> made;
+  auto slash = rel.rfind('/');
+  if (slash != std::string::npos) REAPER_RETURN_IF_ERROR(MkdirRecorded(root, rel.substr(0, slash), &made));
+  auto cg = Create(root + "/" + rel);
+  if (!cg.ok()) {
+    RemoveEmptyDirs(&made);
+    return cg.status();
+  }
+  cg->created_parents_ = std::move(made);
   return cg;
 }
 

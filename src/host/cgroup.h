@@ -28,6 +28,11 @@ class Cgroup {
   // mkdir -p `path`; opens cgroup.procs and the directory for joining. An existing
   // directory is used as it is (fresh() false): it may hold leftovers, or have been killed.
   static Result<Cgroup> Create(const std::string& path);
+  // The same for `<root>/<rel>`, creating missing parents one by one and remembering them
+  // (a spec's cgroupsPath, whose parents are kubelet's on a real node and nobody's in tests):
+  // the owner removes those once they are empty (RemoveEmptyDirs).
+  static Result<Cgroup> CreateUnder(const std::string& root, const std::string& rel);
+  const std::vector<std::string>& created_parents() const { return created_parents_; }
   // An existing cgroup (the `delete` action), not opened for joining.
   static Cgroup Existing(const std::string& path);
 
@@ -57,7 +62,16 @@ class Cgroup {
   UniqueFd dir_;
   bool fresh_ = true;
   bool killed_ = false;
+  std::vector<std::string> created_parents_;  // outermost first
 };
+
+// mkdir of every missing directory from `root` down to `<root>/<rel>`, appending each one
+// made to `created` (outermost first). A parent that vanishes meanwhile (another shim removed
+// it as it emptied) is made again.
+Status MkdirRecorded(const std::string& root, const std::string& rel, std::vector<std::string>* created);
+// rmdir of `dirs`, deepest first (duplicates dropped). What could not be removed (still in
+// use by another container) stays in `dirs`, to be tried again later.
+void RemoveEmptyDirs(std::vector<std::string>* dirs);
 
 // SIGKILLs every member, waits (inotify on cgroup.events, at most `budget`) until the cgroup
 // is empty, then removes it. For cleanup by a process that is not the members' parent.

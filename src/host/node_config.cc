@@ -174,6 +174,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
       return Status(Code::kInvalidArgument, "cgroup_parent must be \"\", \"none\" or an absolute path");
     }
     c.cgroup_parent = v.s;
+  } else if (key == "enforce_resources") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
+    c.enforce_resources = v.b;
   } else {
     return Status(Code::kInvalidArgument, "unknown key " + key);
   }

@@ -41,6 +41,9 @@ struct NodeConfig {
   // Every pod gets full root, as the original Reaper: the spec's capability sets, seccomp
   // profile and masked/read-only paths are ignored (docs/security.md). Default: the spec's.
   bool full_privileges = false;
+  // Apply the spec's linux.resources (memory, CPU, pids) to the container's cgroups, and
+  // Update changes them. Off: accounted, never limited (docs/configuration.md).
+  bool enforce_resources = false;
 };
 
 std::vector<std::string> DefaultMaskedPaths();

@@ -229,6 +229,18 @@ Result<Spec> ParseSpec(std::string_view text) {
     }
   }
   if (Status st = ParseLinuxSecurity(*j, spec); !st.ok()) return st;
+  if (j->contains("linux") && (*j)["linux"].is_object()) {
+    const auto& lx = (*j)["linux"];
+    if (lx.contains("cgroupsPath") && !lx["cgroupsPath"].is_null()) {
+      if (!lx["cgroupsPath"].is_string()) return Invalid("linux.cgroupsPath must be a string");
+      spec.cgroups_path = lx["cgroupsPath"].get<std::string>();
+    }
+    if (lx.contains("resources") && lx["resources"].is_object()) {
+      auto r = ParseResources(lx["resources"].dump());
+      if (!r.ok()) return r.status();
+      spec.resources = *r;
+    }
+  }
   if (j->contains("process") && !(*j)["process"].is_null()) {
     auto p = FromJson((*j)["process"]);
     if (!p.ok()) return p.status();

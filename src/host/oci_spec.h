@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "host/security_spec.h"
+#include "host/cgroup_limits.h"
 
 namespace reaper {
 
@@ -56,6 +57,8 @@ struct Spec {
   std::vector<std::string> masked_paths;    // linux.maskedPaths
   std::vector<std::string> readonly_paths;  // linux.readonlyPaths
   bool root_readonly = false;               // root.readonly
+  std::string cgroups_path;  // linux.cgroupsPath as written (host/cgroup_path.h), "" if none
+  Resources resources;       // linux.resources (applied only with enforce_resources)
 };
 
 inline constexpr std::string_view kAnnotationContainerType = "io.kubernetes.cri.container-type";

@@ -285,6 +285,7 @@ int RunDelete(const ShimArgs& a) {
     resp.set_pid(static_cast<uint32_t>(rec->pid));
     if (!rec->cgroup.empty()) {
       KillAndRemoveCgroup(rec->cgroup, std::chrono::milliseconds(3000));
+      RemoveEmptyDirs(&rec->cgroups_created);  // v1 controller cgroups, created parents (if empty)
     } else if (rec->pid > 0 && rec->start_time != 0 && ProcessStartTime(rec->pid) == rec->start_time) {
       kill(-rec->pid, SIGKILL);  // its process group (the session leader's pid)
       kill(rec->pid, SIGKILL);

@@ -14,6 +14,8 @@
 #include "base/reactor.h"
 #include "base/unique_fd.h"
 #include "host/cgroup.h"
+#include "host/cgroup_limits.h"
+#include "host/cgroup_set.h"
 #include "host/mount_plan.h"
 #include "host/oci_spec.h"
 #include "host/overlay_group.h"
@@ -80,6 +82,11 @@ struct Container {
   UniqueFd mnt_ns;       // the container's own mount namespace; execs join it
   unsigned long long start_time = 0;  // of init, against pid reuse in the `delete` action
   Cgroup cgroup;  // !valid() when the node has no usable cgroup2: session tracking instead
+  ControllerCgroups v1;  // hybrid nodes: the v1 controller cgroups (host/cgroup_set.h)
+  std::string cgroups_path;  // the spec's linux.cgroupsPath
+  Resources resources;       // the spec's linux.resources, then each Update's
+  UniqueFd oom_fd;           // v1 OOM eventfd or v2 inotify on memory.events, on the reactor
+  uint64_t oom_kills = 0;    // oom_kill count already reported
   std::unique_ptr<PendingSetup> setup;  // set until init is forked (protection pending)
   // The spec's privileges (docs/design.md "Privileges"): init and every exec load the same
   // filter; init applies the masks in its own mount namespace, which execs join.

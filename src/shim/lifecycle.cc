@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "base/log.h"
 #include "base/proc.h"
+#include "host/cgroup_path.h"
+#include "host/cgroup_stats.h"
 #include "host/overlay_group.h"
 #include "shim/state_record.h"
 
@@ -27,7 +31,23 @@ Lifecycle::Lifecycle(Reactor& reactor, LifecycleObserver& observer, LifecycleOpt
   if (config_.ok() && config_->overlay != OverlayMode::kOff) {
     groups_gc_ = std::make_unique<GroupCollector>(reactor_, *config_);
   }
+  if (opts_.cgroup_parent) mounts_ = HostCgroupMounts();
 }
+
+namespace {
+// Pure v2: the controllers must be enabled in every ancestor's cgroup.subtree_control for the
+// container's memory/cpu/pids/io files to exist. Best effort (kubelet's parents have them).
+void EnableV2Controllers(const std::string& mount, const std::string& leaf) {
+  if (leaf.rfind(mount + "/", 0) != 0) return;
+  for (size_t pos = mount.size(); pos != std::string::npos && pos < leaf.size(); pos = leaf.find('/', pos + 1)) {
+    std::string dir = leaf.substr(0, pos);
+    for (const char* ctl : {"+memory", "+cpu", "+pids", "+io"}) {
+      UniqueFd f(open((dir + "/cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC));
+      if (f) (void)!write(f.get(), ctl, strlen(ctl));
+    }
+  }
+}
+}  // namespace
 
 Lifecycle::~Lifecycle() = default;
 
@@ -91,6 +111,8 @@ Status Lifecycle::Create(const std::string& id, const std::string& bundle, Spec 
   c->pod_namespace = annotation(kAnnotationSandboxNamespace);
   c->pod_name = annotation(kAnnotationSandboxName);
   c->container_name = annotation(kAnnotationContainerName);
+  c->cgroups_path = spec.cgroups_path;
+  c->resources = spec.resources;
   auto p = std::make_unique<Process>();
   p->container_id = id;
   p->paths = paths;
@@ -208,30 +230,138 @@ void Lifecycle::CancelSetup(Container& c) {
   c.setup.reset();
 }
 
-Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts) {
-  if (opts_.cgroup_parent) {
-    std::string base = *opts_.cgroup_parent + "/" + opts_.ns + "/" + c.id;
-    // A directory left by an earlier container with this id (a killed shim) is removed if it
-    // is empty, and otherwise its leftovers are killed and left to die there (it is removed
-    // once empty) while this container takes a fresh one ('@' never occurs in an id). Either
-    // way the container's cgroup is new: one that was ever killed cannot take a clone3 child.
-    for (int n = 1; n <= 8 && !c.cgroup.valid(); ++n) {
-      std::string path = n == 1 ? base : base + "@" + std::to_string(n);
-      auto cg = Cgroup::Create(path);
-      if (cg.ok() && !cg->fresh() && cg->Remove().ok()) cg = Cgroup::Create(path);
-      if (!cg.ok()) {
-        log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
-        break;
-      }
-      if (cg->fresh()) {
-        c.cgroup = std::move(*cg);
-        break;
-      }
-      log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
-      (void)cg->Signal(SIGKILL);
-      cgroups_to_remove_.push_back(std::move(*cg));
+Status Lifecycle::SetUpCgroups(Container& c) {
+  if (!opts_.cgroup_parent) return Status::Ok();
+  // The spec's cgroupsPath, unless it is containerd's default /<namespace>/<id> (ctr, CRI
+  // without a cgroup parent): that one goes under the node's cgroup_parent as before.
+  std::string rel;
+  bool from_spec = !c.cgroups_path.empty() && c.cgroups_path != "/" + opts_.ns + "/" + c.id;
+  if (from_spec) {
+    auto r = CgroupRelativePath(c.cgroups_path);
+    if (!r.ok()) return r.status();
+    rel = *r;
+  }
+  std::string base = *opts_.cgroup_parent + "/" + opts_.ns + "/" + c.id;
+  if (from_spec && mounts_.unified) base = *mounts_.unified + "/" + rel;
+  if (!from_spec) {
+    const std::string& u = mounts_.unified.value_or("");
+    rel = !u.empty() && base.rfind(u + "/", 0) == 0 ? base.substr(u.size() + 1) : "reaper/" + opts_.ns + "/" + c.id;
+  }
+  // A directory left by an earlier container with this id (a killed shim) is removed if it
+  // is empty, and otherwise its leftovers are killed and left to die there (it is removed
+  // once empty) while this container takes a fresh one ('@' never occurs in an id). Either
+  // way the container's cgroup is new: one that was ever killed cannot take a clone3 child.
+  for (int n = 1; n <= 8 && !c.cgroup.valid(); ++n) {
+    std::string path = n == 1 ? base : base + "@" + std::to_string(n);
+    auto make = [&] {
+      return from_spec && mounts_.unified ? Cgroup::CreateUnder(*mounts_.unified, path.substr(mounts_.unified->size() + 1))
+                                          : Cgroup::Create(path);
+    };
+    auto cg = make();
+    if (cg.ok() && !cg->fresh() && cg->Remove().ok()) cg = make();
+    if (!cg.ok()) {
+      log::Warn("cgroup tracking unavailable; using session tracking", {{"error", cg.status().message()}});
+      break;
+    }
+    if (cg->fresh()) {
+      c.cgroup = std::move(*cg);
+      break;
+    }
+    log::Warn("killing leftover processes in cgroup", {{"cgroup", path}});
+    (void)cg->Signal(SIGKILL);
+    cgroups_to_remove_.push_back(std::move(*cg));
+  }
+  if (!c.cgroup.valid()) return Status::Ok();
+  bool enforce = config_.ok() && config_->enforce_resources;
+  if (!mounts_.pure_v2()) {
+    // Hybrid: the v1 controllers hold the processes too (accounting, limits, kubelet's view).
+    // Without them the container still runs (tracked by cgroup2), unaccounted; only a node
+    // that enforces limits needs them.
+    auto v1 = ControllerCgroups::Create(mounts_, rel);
+    if (!v1.ok() && enforce) return v1.status().Wrap("v1 controller cgroups (enforce_resources)");
+    if (!v1.ok()) {
+      log::Warn("v1 controller cgroups unavailable: no statistics for this container",
+                {{"id", c.id}, {"error", v1.status().message()}});
+      return Status::Ok();
+    }
+    c.v1 = std::move(*v1);
+    if (enforce) REAPER_RETURN_IF_ERROR(ApplyResourcesV1(c.v1.dirs(), c.resources).Wrap("linux.resources"));
+  } else {
+    EnableV2Controllers(*mounts_.unified, c.cgroup.path());
+    if (enforce) REAPER_RETURN_IF_ERROR(ApplyResourcesV2(c.cgroup.path(), c.resources).Wrap("linux.resources"));
+  }
+  WatchOom(c);
+  return Status::Ok();
+}
+
+void Lifecycle::WatchOom(Container& c) {
+  bool v1 = !mounts_.pure_v2();
+  std::string dir = v1 ? c.v1.dirs().memory : c.cgroup.path();
+  if (dir.empty()) return;
+  if (v1) {
+    auto fd = OpenV1OomEventFd(dir);
+    if (!fd.ok()) {
+      log::Warn("OOM events unavailable", {{"id", c.id}, {"error", fd.status().message()}});
+      return;
+    }
+    c.oom_fd = std::move(*fd);
+  } else {
+    c.oom_fd.reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!c.oom_fd || inotify_add_watch(c.oom_fd.get(), (dir + "/memory.events").c_str(), IN_MODIFY) < 0) {
+      c.oom_fd.reset();
+      return;
     }
   }
+  if (!v1) c.oom_kills = ReadOomKills(dir, v1);
+  std::string id = c.id;
+  Status st = reactor_.Add(c.oom_fd.get(), EPOLLIN, [this, id, dir, v1](uint32_t) {
+    Container* cc = Find(id);
+    if (!cc || !cc->oom_fd) return;
+    char buf[4096];
+    while (read(cc->oom_fd.get(), buf, v1 ? 8 : sizeof buf) > 0) {
+    }
+    // v1 signals when the OOM killer is invoked (before the kill is counted) and when the
+    // cgroup goes away; v2 rewrites memory.events, whose oom_kill count tells a kill.
+    if (v1) {
+      if (access((dir + "/memory.oom_control").c_str(), F_OK) != 0) return;  // removed
+    } else {
+      uint64_t n = ReadOomKills(dir, v1);
+      if (n <= cc->oom_kills) return;
+      cc->oom_kills = n;
+    }
+    log::Info("container hit its memory limit: OOM kill", {{"id", id}});
+    observer_.OnOom(*cc);
+  });
+  if (!st.ok()) {
+    log::Warn("OOM events unavailable", {{"id", c.id}, {"error", st.message()}});
+    c.oom_fd.reset();
+  }
+}
+
+void Lifecycle::StopOomWatch(Container& c) {
+  if (!c.oom_fd) return;
+  reactor_.Remove(c.oom_fd.get());
+  c.oom_fd.reset();
+}
+
+Status Lifecycle::UpdateResources(Container& c, const Resources& r) {
+  if (!config_.ok() || !config_->enforce_resources || !c.cgroup.valid()) return Status::Ok();
+  Status st = mounts_.pure_v2() ? ApplyResourcesV2(c.cgroup.path(), r) : ApplyResourcesV1(c.v1.dirs(), r);
+  if (!st.ok()) return st.Wrap("update resources of " + c.id);
+  c.resources = r;
+  return Status::Ok();
+}
+
+Result<CgroupStats> Lifecycle::Stats(const Container& c, bool* v1) const {
+  *v1 = !mounts_.pure_v2();
+  if (!c.cgroup.valid() || (*v1 && !c.v1.valid())) {
+    return Status(Code::kNotFound, "stats for " + c.id + ": no cgroup: not found");
+  }
+  return *v1 ? ReadStatsV1(c.v1.dirs()) : ReadStatsV2(c.cgroup.path());
+}
+
+Status Lifecycle::FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts) {
+  REAPER_RETURN_IF_ERROR(SetUpCgroups(c));
   Process& init = *c.init;
   if (!c.sandbox) {
     auto io = ProcessIo::Open(reactor_, init.paths);
@@ -350,12 +480,18 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
   req.cgroup_dir_fd = c.cgroup.valid() ? c.cgroup.dir_fd() : -1;
   req.no_clone_into_cgroup = c.cgroup.killed() || !c.cgroup.fresh();
-  req.hold = hold;
+  // On a hybrid node the v1 controller cgroups are joined from here, before the child may
+  // execve: every process is held until then.
+  req.hold = hold || c.v1.valid();
   req.placeholder = c.sandbox && p.is_init();
   req.self_exe = opts_.self_exe;
   req.reap = OwnedChild::Reap::kBySigchld;
   auto ch = Spawn(req);
   if (!ch.ok()) return ch.status();
+  if (c.v1.valid()) {
+    if (Status st = c.v1.Join(ch->pid()); !st.ok()) return st.Wrap("v1 cgroups");  // drop kills the child
+    if (!hold) ch->Release();
+  }
   p.release_w = std::move(ch->release_w);
   p.status_r = std::move(ch->status_r);
   p.pid = ch->process.Detach();  // from now on OnChildExit reaps it (the daemon's SIGCHLD)
@@ -555,8 +691,14 @@ void Lifecycle::DropContainer(const std::string& id) {
   SignalAll(c, SIGKILL);
   for (auto& [_, e] : c.execs) ForgetProcess(*e);
   ForgetProcess(*c.init);
+  StopOomWatch(c);
   if (c.cgroup.valid()) {
     if (!c.cgroup.Remove().ok()) cgroups_to_remove_.push_back(std::move(c.cgroup));  // still emptying
+    else ForgetParents(c.cgroup.created_parents());
+  }
+  if (c.v1.valid()) {
+    if (!c.v1.Remove().ok()) v1_to_remove_.push_back(std::move(c.v1));
+    else ForgetParents(c.v1.created_parents());
   }
   if (!c.group.empty() && config_.ok()) {
     RemoveGroupUser(*config_, c.group, opts_.ns + "." + c.id);
@@ -567,10 +709,24 @@ void Lifecycle::DropContainer(const std::string& id) {
   containers_.erase(it);
 }
 
+void Lifecycle::ForgetParents(const std::vector<std::string>& dirs) {
+  parents_to_remove_.insert(parents_to_remove_.end(), dirs.begin(), dirs.end());
+  RemoveEmptyDirs(&parents_to_remove_);  // the ones another container still uses stay
+}
+
 void Lifecycle::AfterReap() {
   for (size_t i = 0; i < cgroups_to_remove_.size();) {
     if (cgroups_to_remove_[i].Remove().ok()) {
+      ForgetParents(cgroups_to_remove_[i].created_parents());
       cgroups_to_remove_.erase(cgroups_to_remove_.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+  for (size_t i = 0; i < v1_to_remove_.size();) {
+    if (v1_to_remove_[i].Remove().ok()) {
+      ForgetParents(v1_to_remove_[i].created_parents());
+      v1_to_remove_.erase(v1_to_remove_.begin() + static_cast<long>(i));
     } else {
       ++i;
     }
@@ -610,6 +766,8 @@ void Lifecycle::WriteRecord(const Container& c) {
   rec.pid = c.init->pid;
   rec.start_time = c.start_time;
   rec.cgroup = c.cgroup.valid() ? c.cgroup.path() : "";
+  rec.cgroups_created = c.cgroup.created_parents();
+  for (const auto& d : c.v1.created()) rec.cgroups_created.push_back(d);
   rec.group = c.group;
   rec.ns = opts_.ns;
   if (c.init->state == ProcState::kStopped) {

@@ -22,6 +22,8 @@
 
 #include "base/reactor.h"
 #include "base/status.h"
+#include "host/cgroup_path.h"
+#include "host/cgroup_stats.h"
 #include "host/mount_plan.h"
 #include "host/node_config.h"
 #include "host/oci_spec.h"
@@ -54,6 +56,8 @@ class LifecycleObserver {
   virtual void OnExited(const Process& p) = 0;
   // The process is deleted: nothing more will be reported for it.
   virtual void OnForgotten(const Process& p) = 0;
+  // The kernel OOM-killed a process of the container (its memory limit was hit).
+  virtual void OnOom(const Container&) {}
 };
 
 // What Delete reports of a process that is gone.
@@ -95,6 +99,11 @@ class Lifecycle {
   void SetPaused(Container& c, bool pause);
   // Every live process of the container.
   std::vector<pid_t> Pids(const Container& c) const;
+  // Usage of the container's cgroups; `v1` says which hierarchy they came from (hybrid node:
+  // v1 controllers; pure v2: the container's cgroup2 directory). NotFound without a cgroup.
+  Result<CgroupStats> Stats(const Container& c, bool* v1) const;
+  // Applies new limits (Update) when the node enforces resources; otherwise accepted as is.
+  Status UpdateResources(Container& c, const Resources& r);
 
   Container* Find(const std::string& id);
   Result<Process*> FindProcess(const std::string& id, const std::string& exec_id);
@@ -123,6 +132,12 @@ class Lifecycle {
   void OnGroupBuildReadable(const std::string& id);
   // The part of Create after protection: cgroup, I/O, the held init.
   Status FinishCreate(Container& c, UniqueFd group_ns, const std::vector<PreparedMount>* mounts);
+  // The container's cgroups: tracking (cgroup2), v1 controllers on hybrid nodes, limits when
+  // enforced, the OOM watch. Without a cgroup2 hierarchy, nothing (session tracking).
+  Status SetUpCgroups(Container& c);
+  void WatchOom(Container& c);
+  void StopOomWatch(Container& c);
+  void ForgetParents(const std::vector<std::string>& dirs);
   // Ends a Create that failed: returned (sync) or reported, and the container dropped.
   Status FailCreate(const std::string& id, const Status& st, bool sync);
   void CancelSetup(Container& c);
@@ -149,6 +164,11 @@ class Lifecycle {
   std::vector<Cgroup> cgroups_to_remove_;
   std::unique_ptr<GroupCollector> groups_gc_;  // with a valid node config
   bool groups_scanned_ = false;                // at the first Create
+  std::vector<ControllerCgroups> v1_to_remove_;
+  // Parent cgroups this shim created (a spec's cgroupsPath): removed once no container of
+  // the pod is below them.
+  std::vector<std::string> parents_to_remove_;
+  CgroupMounts mounts_;
 };
 
 }  // namespace reaper

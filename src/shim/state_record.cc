@@ -16,6 +16,7 @@ std::string EncodeStateRecord(const StateRecord& r) {
                       {"start_time", r.start_time}, {"cgroup", r.cgroup}, {"group", r.group}, {"ns", r.ns},
                       {"exited", r.exited}, {"exit_status", r.exit_status},
                       {"exited_sec", r.exited_sec}, {"exited_nsec", r.exited_nsec}};
+  if (!r.cgroups_created.empty()) j["cgroups_created"] = r.cgroups_created;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -34,6 +35,7 @@ Result<StateRecord> DecodeStateRecord(const std::string& text) {
     r.exit_status = j.value("exit_status", 0U);
     r.exited_sec = j.value("exited_sec", int64_t{0});
     r.exited_nsec = j.value("exited_nsec", 0);
+    r.cgroups_created = j.value("cgroups_created", std::vector<std::string>{});
   } catch (const std::exception& e) {
     return Status(Code::kInvalidArgument, std::string("state record: ") + e.what());
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -18,6 +19,7 @@ struct StateRecord {
   pid_t pid = 0;
   unsigned long long start_time = 0;  // /proc/<pid>/stat field 22
   std::string cgroup;                 // absolute path, empty without cgroup tracking
+  std::vector<std::string> cgroups_created;  // other cgroup dirs the shim made (v1, parents)
   std::string group;                  // overlay group key the container is registered in
   std::string ns;                     // containerd namespace
   bool exited = false;

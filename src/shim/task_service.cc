@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "events.pb.h"
+#include "shim/stats_wire.h"
 #include "task.pb.h"
 
 namespace reaper {
@@ -336,8 +337,13 @@ void TaskService::ResizePty(const std::string& payload, ttrpc::Responder r) {
 void TaskService::Update(const std::string& payload, ttrpc::Responder r) {
   task::UpdateTaskRequest req;
   if (!Parse(req, payload, r)) return;
-  if (!lifecycle_.Find(req.id())) return r.Reply(NotFound("container " + req.id()));
-  // Host processes get no resource limits; accepting keeps kubelet's updates working.
+  Container* c = lifecycle_.Find(req.id());
+  if (!c) return r.Reply(NotFound("container " + req.id()));
+  // containerd sends the OCI LinuxResources as JSON. Without enforce_resources nothing is
+  // applied; accepting keeps kubelet's updates (and in-place resize) working.
+  auto res = ParseResources(req.resources().value().empty() ? "{}" : req.resources().value());
+  if (!res.ok()) return r.Reply(res.status());
+  if (Status st = lifecycle_.UpdateResources(*c, *res); !st.ok()) return r.Reply(Status(Code::kUnknown, st.message()));
   ReplyEmpty(r);
 }
 
@@ -385,12 +391,23 @@ void TaskService::Shutdown(const std::string& payload, ttrpc::Responder r) {
 void TaskService::Stats(const std::string& payload, ttrpc::Responder r) {
   task::StatsRequest req;
   if (!Parse(req, payload, r)) return;
-  // NotFound is what containerd's Metrics silently skips (docs/protocol.md §3.3); an empty
-  // reply would fail stats for the whole node.
-  r.Reply(NotFound(lifecycle_.Find(req.id()) ? "stats for " + req.id() : "container " + req.id()));
+  // NotFound (no cgroup to read: session tracking) is what containerd's Metrics silently
+  // skips (docs/protocol.md §3.3); an empty reply would fail stats for the whole node.
+  Container* c = lifecycle_.Find(req.id());
+  if (!c) return r.Reply(NotFound("container " + req.id()));
+  bool v1 = false;
+  auto st = lifecycle_.Stats(*c, &v1);
+  if (!st.ok()) return r.Reply(st.status());
+  r.Reply(Status::Ok(), EncodeStatsResponse(*st, v1));
 }
 
 // ---- what the lifecycle reports ----
+
+void TaskService::OnOom(const Container& c) {
+  containerd::events::TaskOOM ev;
+  ev.set_container_id(c.id);
+  Publish("/tasks/oom", "containerd.events.TaskOOM", ev.SerializeAsString());
+}
 
 void TaskService::OnCreated(const Container& c) {
   const Process& p = *c.init;

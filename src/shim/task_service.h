@@ -60,6 +60,7 @@ class TaskService : public LifecycleObserver {
   void OnStartFailed(const Process& p, const Status& error) override;
   void OnExited(const Process& p) override;
   void OnForgotten(const Process& p) override;
+  void OnOom(const Container& c) override;
 
   using Key = std::pair<std::string, std::string>;  // container id, exec id
   static Key KeyOf(const Process& p) { return {p.container_id, p.exec_id}; }

@@ -225,6 +225,8 @@ trap critest_teardown EXIT
 trap 'exit 130' INT TERM
 t0=$SECONDS
 cri_start
+# Limits as runc applies them (the OOMKilled spec); the shims read this when they start.
+echo 'enforce_resources = true' >>"$E2E_DIR/reaper.toml"
 chmod 0711 "$E2E_DIR"  # the node's programs below must be reachable for non-root test users
 CRITEST_NODE_BIN=$E2E_DIR/node-bin
 critest_build_programs "$E2E_DIR/images/programs"

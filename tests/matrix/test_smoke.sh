@@ -116,7 +116,8 @@ $(container_yaml b "exec sleep 1000")"
 }
 
 # Node-wide ListContainerStats (what kubelet's summary API calls) with a Reaper pod next to a
-# runc pod: it must succeed and list both containers, the runc one with its memory.
+# runc pod: it must succeed and list both containers with their memory (columns: CPU, MEMORY =
+# working set, USAGE, RSS).
 t_smoke_stats() {
   local rpod upod f out rc=0
   rpod=$(pod_name statsr) upod=$(pod_name statsu)
@@ -135,8 +136,8 @@ t_smoke_stats() {
   out=$(rctl stats 2>&1) || rc=$?
   echo "$out"
   assert_eq 0 "$rc" "reaperctl stats (node-wide ListContainerStats) exit status: $out"
-  assert_match "$out" ' rmain ' "the Reaper container in the node's stats"
-  assert_match "$out" ' umain +[0-9]+ +[1-9][0-9]*$' "the runc container with its memory in the node's stats"
+  assert_match "$out" ' rmain +[0-9]+ +[1-9][0-9]* +[0-9]+ +[0-9]+$' "the Reaper container with its memory in the node's stats"
+  assert_match "$out" ' umain +[0-9]+ +[1-9][0-9]* +[0-9]+ +[0-9]+$' "the runc container with its memory in the node's stats"
   rctl rm -f "$rpod" "$upod"
 }
 

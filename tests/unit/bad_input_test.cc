@@ -48,6 +48,11 @@ TEST(BadInputSpec, ExactMessages) {
     const char* want;
   } cases[] = {
       {"{not json", "config.json is not valid JSON"},
+      {R"({"process":{"args":["true"]},"linux":{"cgroupsPath":1}})", "linux.cgroupsPath must be a string"},
+      {R"({"process":{"args":["true"]},"linux":{"resources":{"memory":{"limit":"1G"}}}})",
+       "linux.resources: memory.limit must be an integer"},
+      {R"({"process":{"args":["true"]},"linux":{"resources":{"cpu":{"shares":-2}}}})",
+       "linux.resources: cpu.shares must not be negative"},
       {"[1]", "config.json must be a JSON object"},
       {"{}", "config.json has no process"},
       {R"({"process":"sh"})", "process must be an object"},
@@ -145,6 +150,7 @@ TEST(BadInputConfig, ExactMessages) {
       {"state_root = \"run/reaper\"", "line 1: state_root must be an absolute path"},
       {"state_root = \"/var/lib/re:aper\"", "line 1: state_root must not contain ',', ':' or '\\' (overlay options)"},
       {"cgroup_parent = \"reaper\"", "line 1: cgroup_parent must be \"\", \"none\" or an absolute path"},
+      {"enforce_resources = \"yes\"", "line 1: enforce_resources must be a boolean"},
       {"masked_paths = \"/etc/shadow\"", "line 1: masked_paths must be an array of strings"},
       {"masked_paths = [\"/a\" \"/b\"]", "line 1: masked_paths: expected ',' or ']'"},
       {"masked_paths = [\"/a\"] x", "line 1: masked_paths: text after ']'"},
@@ -271,6 +277,7 @@ cgroup_parent = "/sys/fs/cgroup/reaper" # "" | "none" | absolute path
 proc_hidepid = true                     # false | true
 overlay_size = "1Gi"                    # bytes | "<n>Ki|Mi|Gi|Ti"; 0 = unlimited
 group_idle_timeout = "1h"               # seconds | "<n>s|m|h|d"; 0 = never
+enforce_resources = true                # false | true
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_root, "/var/lib/reaper");
@@ -284,6 +291,7 @@ group_idle_timeout = "1h"               # seconds | "<n>s|m|h|d"; 0 = never
   EXPECT_TRUE(c->proc_hidepid);
   EXPECT_EQ(c->overlay_size, 1ull << 30);
   EXPECT_EQ(c->group_idle_timeout_s, 3600);
+  EXPECT_TRUE(c->enforce_resources);
 }
 
 }  // namespace

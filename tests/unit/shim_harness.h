@@ -31,6 +31,7 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "host/cgroup.h"
+#include "host/cgroup_path.h"
 
 namespace reaper::testing {
 
@@ -260,6 +261,12 @@ class ShimProcess {
     }
     events_.reset();
     RemoveCgroupTree(cgroup_parent_);
+    // Hybrid nodes: the same tree in the v1 controllers (its processes died with the v2 one).
+    if (!cgroup_parent_.empty()) {
+      CgroupMounts m = HostCgroupMounts();
+      std::string rel = cgroup_parent_.substr(m.unified.value_or("").size());
+      for (const auto& v1 : m.v1) RemoveCgroupTree(v1.mount + rel);
+    }
     UnmountUnder(dir_);
     std::string cmd = "rm -rf --one-file-system '" + dir_ + "'";
     int r = system(cmd.c_str());

@@ -306,11 +306,15 @@ int CmdStats(GlobalOptions g, const std::vector<std::string>& words) {
     req.mutable_filter()->set_pod_sandbox_id(FindPod(cri, g.ns, a.positional[0]).id());
   auto resp = cri.Call("ListContainerStats", cri.runtime(),
                        &RuntimeService::Stub::ListContainerStats, req);
-  printf("%-13s %-20s %-16s %s\n", "CONTAINER ID", "NAME", "CPU (core ns)", "MEMORY (bytes)");
+  // MEMORY is the working set (usage minus inactive file cache), what kubelet evicts on and
+  // `kubectl top` shows; USAGE includes the cache.
+  printf("%-13s %-20s %-16s %-14s %-14s %s\n", "CONTAINER ID", "NAME", "CPU (core ns)", "MEMORY (bytes)",
+         "USAGE (bytes)", "RSS (bytes)");
   for (const auto& s : resp.stats()) {
-    printf("%-13s %-20s %-16" PRIu64 " %" PRIu64 "\n", s.attributes().id().substr(0, 12).c_str(),
-           s.attributes().metadata().name().c_str(), s.cpu().usage_core_nano_seconds().value(),
-           s.memory().working_set_bytes().value());
+    printf("%-13s %-20s %-16" PRIu64 " %-14" PRIu64 " %-14" PRIu64 " %" PRIu64 "\n",
+           s.attributes().id().substr(0, 12).c_str(), s.attributes().metadata().name().c_str(),
+           s.cpu().usage_core_nano_seconds().value(), s.memory().working_set_bytes().value(),
+           s.memory().usage_bytes().value(), s.memory().rss_bytes().value());
   }
   return 0;
 }

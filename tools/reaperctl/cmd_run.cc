@@ -358,7 +358,7 @@ int CmdRun(GlobalOptions g, const std::vector<std::string>& words) {
   for (const auto* list : {&pod.init_containers, &pod.containers})
     for (const auto& c : *list)
       if (c.has_resources)
-        Warn("container " + c.name + ": resources are accepted but not enforced by Reaper");
+        Warn("container " + c.name + ": resources are accounted, and enforced only on nodes with enforce_resources = true");
 
   CriClient cri(g.endpoint);
   if (!pod.host_network) {

@@ -1,5 +1,7 @@
 #include "pod_config.h"
 
+#include <algorithm>
+
 #include "errors.h"
 
 namespace reaperctl {
@@ -111,6 +113,15 @@ runtime::v1::ContainerConfig BuildContainerConfig(const PodManifest& pod, const 
   cfg.set_stdin(c.stdin);
   cfg.set_stdin_once(c.stdin_once);
   cfg.set_tty(c.tty);
+  // resources.limits as kubelet sends them (quota per 100 ms period; shares from the limit,
+  // since reaperctl has no requests of its own).
+  if (c.memory_limit) cfg.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(*c.memory_limit);
+  if (c.cpu_limit_millis) {
+    auto* r = cfg.mutable_linux()->mutable_resources();
+    r->set_cpu_period(100000);
+    r->set_cpu_quota(*c.cpu_limit_millis * 100);
+    r->set_cpu_shares(std::max<int64_t>(2, *c.cpu_limit_millis * 1024 / 1000));
+  }
   auto* sc = cfg.mutable_linux()->mutable_security_context();
   SetNamespaces(sc->mutable_namespace_options(), pod);
   sc->set_privileged(c.privileged);

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "cli_args.h"
 #include "errors.h"
 
 namespace reaperctl {
@@ -61,6 +62,26 @@ class Parser {
   std::string Str(const YAML::Node& n, const std::string& path) {
     if (!n.IsScalar()) Fail(n, path, "expected a string");
     return n.Scalar();
+  }
+  // Kubernetes quantities: memory "64Mi", "1G", "1048576"; CPU "500m", "2".
+  int64_t Memory(const YAML::Node& n, const std::string& path) {
+    std::string v = Str(n, path);
+    try {
+      return ParseBytes(path, v);
+    } catch (const UsageError&) {
+      Fail(n, path, "expected a memory quantity such as 64Mi");
+    }
+    return 0;
+  }
+  int64_t Cpu(const YAML::Node& n, const std::string& path) {
+    std::string v = Str(n, path);
+    bool milli = !v.empty() && v.back() == 'm';
+    std::string digits = milli ? v.substr(0, v.size() - 1) : v;
+    if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      Fail(n, path, "expected a CPU quantity such as 500m or 2");
+    }
+    int64_t x = std::stoll(digits);
+    return milli ? x : x * 1000;
   }
   bool Bool(const YAML::Node& n, const std::string& path) {
     bool v = false;
@@ -217,6 +238,13 @@ class Parser {
     if (!Absent(n["resources"])) {
       CheckKeys(n["resources"], Join(path, "resources"), {"limits", "requests"});
       c.has_resources = true;
+      const YAML::Node& lim = n["resources"]["limits"];
+      std::string lp = Join(Join(path, "resources"), "limits");
+      if (!Absent(lim)) {
+        if (!lim.IsMap()) Fail(lim, lp, "expected a map");
+        if (!Absent(lim["memory"])) c.memory_limit = Memory(lim["memory"], Join(lp, "memory"));
+        if (!Absent(lim["cpu"])) c.cpu_limit_millis = Cpu(lim["cpu"], Join(lp, "cpu"));
+      }
     }
     return c;
   }

@@ -45,7 +45,9 @@ struct ContainerSpec {
   std::string seccomp_localhost;
   bool read_only_root = false;
   std::optional<bool> allow_privilege_escalation;
-  bool has_resources = false;  // accepted, not enforced by Reaper (a warning is printed)
+  bool has_resources = false;  // sent to CRI; enforced only where the node sets enforce_resources
+  std::optional<int64_t> memory_limit;  // resources.limits.memory, bytes
+  std::optional<int64_t> cpu_limit_millis;  // resources.limits.cpu, millicores
 };
 
 struct VolumeSpec {

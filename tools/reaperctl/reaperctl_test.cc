@@ -738,4 +738,21 @@ TEST_F(FollowLoop, TailThenFollowAndWaitForTheFile) {
 }
 
 }  // namespace
+TEST(PodConfig, ResourceLimitsAsKubeletSendsThem) {
+  PodManifest p = ParsePodManifest(
+      "kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, resources: {limits: {memory: 32Mi, cpu: 500m}}}]}\n", "p");
+  ASSERT_EQ(*p.containers[0].memory_limit, 32 << 20);
+  ASSERT_EQ(*p.containers[0].cpu_limit_millis, 500);
+  PodPlan plan{"uid-1", HandlerFor(p), "/logs", "/vol", "img:def"};
+  auto c = BuildContainerConfig(p, plan, p.containers[0], false, 0, 0);
+  EXPECT_EQ(c.linux().resources().memory_limit_in_bytes(), 32 << 20);
+  EXPECT_EQ(c.linux().resources().cpu_quota(), 50000);
+  EXPECT_EQ(c.linux().resources().cpu_period(), 100000);
+  EXPECT_EQ(c.linux().resources().cpu_shares(), 512);
+  EXPECT_NE(ErrorOf([] {
+              ParsePodManifest("kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, resources: {limits: {cpu: x}}}]}\n", "p");
+            }).find("CPU quantity"),
+            std::string::npos);
+}
+
 }  // namespace reaperctl
