@@ -12,6 +12,7 @@
 #include "base/files.h"
 #include "base/paths.h"
 #include "host/in_root.h"
+#include "host/private_run.h"
 
 namespace reaper {
 namespace {
@@ -95,9 +96,15 @@ int AttachMounts(const std::vector<PreparedMount>& mounts, const int* tree_fds, 
     *path = "/";
     return errno;
   }
+  bool run_private = false;
   for (size_t i = 0; i < mounts.size(); ++i) {
     const PreparedMount& m = mounts[i];
     *path = m.destination.c_str();
+    if (!run_private && CreatesInRun(root.get(), m.destination)) {
+      // The mount point would be created on the node's /run (host/private_run.h).
+      if (int e = PrivatizeRun(what); e != 0) return e;
+      run_private = true;
+    }
     int target = MakeMountPoint(root.get(), m.destination, m.is_dir);
     if (target < 0) {
       *what = target == -ELOOP ? "refused mount point (a /proc magic link or a symlink loop on the way):"

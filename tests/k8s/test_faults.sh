@@ -32,6 +32,7 @@ k8s_counter_check() {
     NR > 1 && $0 != last + 1 { print "line " NR ": " $0 " after " last; bad = 1; exit }
     { last = $0 } END { if (!bad) print "last " last }'
 }
+k8s_log_served() { kcn logs --tail=1 "$1" >/dev/null 2>&1; }
 k8s_counter_beyond() { local l; l=$(k8s_counter_check "$1"); [[ $l == "last "* ]] && (( ${l#last } > $2 )); }
 
 # k8s_fault_after BEFORE_IDS LAST_VALUES...: after the fault, every pod kept its container (no
@@ -41,6 +42,8 @@ k8s_fault_after() {
   assert_eq "$before" "$(k8s_fault_ids)" "container ids after the fault (a restart changes them)"
   for p in "${K8S_FAULT_PODS[@]}"; do
     assert_eq 0 "$(k8s_cstatus "$p" main restartCount)" "restartCount of $p"
+    # a restarted kubelet answers 404 for a pod's log until its pod manager has synced it
+    assert_wait 60 "kubelet serves the log of $p" k8s_log_served "$p"
     l=$(k8s_counter_check "$p")
     [[ $l == "last "* ]] || fail "log of $p: $l"
     last=${l#last }

@@ -192,6 +192,32 @@ TEST_F(ProtectionTest, AMountPointBehindASymlinkLandsOnItsTargetInsideTheView) {
   EXPECT_EQ(node, "node");
 }
 
+// A volume whose mount point is missing directly below /run (kubelet's
+// /var/run/secrets/kubernetes.io/serviceaccount on a node where /var/run links to /run): the
+// mount point is created in the container's own /run, never on the node's, and the node's
+// /run stays visible in the container (files and directories, submounts included).
+TEST_F(ProtectionTest, AMountPointMissingUnderRunIsNotCreatedOnTheNode) {
+  std::string top = Unique("reaper-test-run"), present = "/run/" + Unique("reaper-test-present");
+  std::string sub = "/run/" + Unique("reaper-test-dir");
+  ASSERT_NE(access(("/run/" + top).c_str(), F_OK), 0);
+  std::ofstream(present) << "node";
+  ASSERT_EQ(mkdir(sub.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", sub.c_str(), "tmpfs", 0, "size=64k"), 0);
+  std::ofstream(sub + "/in-submount") << "sub";
+  std::string vol = shim_.dir() + "/run-vol";
+  ASSERT_EQ(mkdir(vol.c_str(), 0755), 0);
+  std::ofstream(vol + "/token") << "t0ken";
+  std::string dest = "/var/run/" + top + "/kubernetes.io/serviceaccount";
+  std::string mounts = R"([{"destination":")" + dest + R"(","type":"bind","source":")" + vol + R"(","options":["rbind","ro"]}])";
+  auto [code, out] = Run("run1", Sh("cat " + dest + "/token; echo; cat " + present + "; echo; cat " + sub + "/in-submount", "{}", mounts));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "t0ken\nnode\nsub");
+  EXPECT_NE(access(("/run/" + top).c_str(), F_OK), 0) << "the mount point was created on the node's /run";
+  umount2(sub.c_str(), MNT_DETACH);
+  rmdir(sub.c_str());
+  unlink(present.c_str());
+}
+
 TEST_F(ProtectionTest, IdentityForInitAndExec) {
   std::string init_out = shim_.Fifo("u1.out");
   FifoReader init_reader(init_out);
