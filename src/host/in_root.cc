@@ -18,9 +18,10 @@ int OpenInRoot(int root_fd, const std::string& path, uint64_t flags) {
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   std::string rel = path.find_first_not_of('/') == std::string::npos ? "." : path.substr(path.find_first_not_of('/'));
   long fd;
-  do {
+  int tries = 0;
+  do {  // EAGAIN: a concurrent rename in the tree; retried a bounded number of times
     fd = syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
-  } while (fd < 0 && errno == EAGAIN);  // a concurrent rename elsewhere in the tree: retry
+  } while (fd < 0 && errno == EAGAIN && ++tries < 32);
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
