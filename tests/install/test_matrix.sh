@@ -145,11 +145,12 @@ mx_fake_kubectl() {
 }
 
 # mx_pod SERIES: a reaper-v2 pod through CRI (reaperctl): output, exit code, and its parent is
-# the installed shim
+# the installed shim (privileged: reading the shim's /proc/PID/exe needs CAP_SYS_PTRACE, which
+# the default capability set does not have)
 mx_pod() {
   local s=$1 d=$MX_DIR pod out rc
   pod=$d/pod.yaml
-  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: mx-%s\n  annotations:\n    reaper.runtime/test: "yes"\nspec:\n  runtimeClassName: reaper-v2\n  hostNetwork: true\n  restartPolicy: Never\n  containers:\n  - name: c\n    command: ["/bin/sh", "-c", "echo hello from reaper on %s; readlink /proc/$PPID/exe; exit 7"]\n' \
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: mx-%s\n  annotations:\n    reaper.runtime/test: "yes"\nspec:\n  runtimeClassName: reaper-v2\n  hostNetwork: true\n  restartPolicy: Never\n  containers:\n  - name: c\n    command: ["/bin/sh", "-c", "echo hello from reaper on %s; readlink /proc/$PPID/exe; exit 7"]\n    securityContext:\n      privileged: true\n' \
     "${s/./-}" "$s" >"$pod"
   rc=0
   out=$(timeout -k 5 120 "$REAPERCTL_BIN" --runtime-endpoint "unix://$E2E_ADDR" --default-image "$MX_IMAGE" \
