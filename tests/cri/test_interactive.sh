@@ -90,9 +90,10 @@ t_attach_stdin() {
   assert_wait 20 "container running" container_state_is "$pod" main Running
   out=$(printf 'via-attach\n' | rctl attach -i "$pod" 2>&1)
   # containerd's CRI starts copying attach stdin before it adds the attach stdout writer, so
-  # an immediate answer can miss the attached client (it is in the log); the later stderr
-  # line reaches it.
-  assert_contains "$out" "bye" "stderr of the attached container"
+  # an immediate answer can miss the attached client (it is in the log); and under load the
+  # stream can end with the container before its last line is forwarded (seen once on 2.2).
+  # At least one of the two lines must come back through the attach.
+  [[ $out == *bye* || $out == *got:via-attach* ]] || fail "no output of the attached container came back: '$out'"
   assert_contains "$(rctl logs "$pod")" "got:via-attach" "the line typed through attach reached the container"
   assert_wait 10 "container exited" container_state_is "$pod" main Exited
   assert_eq 6 "$(inspect_field "$pod" main exit)" "exit code"
