@@ -24,6 +24,7 @@
 
 #include "base/files.h"
 #include "base/remove_tree.h"
+#include "host/in_root.h"
 #include "host/oci_spec.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -206,14 +207,31 @@ bool MatchRoot(const std::string& lower, const std::string& upper) {
   if (syscall(SYS_pivot_root, ".", ".") != 0) HelperFail(report, "pivot_root");
   if (umount2(".", MNT_DETACH) != 0) HelperFail(report, "detach old root");
   if (chdir("/") != 0) HelperFail(report, "chdir /");
-  // Masked paths: resolved inside the overlay, so symlinks cannot point the mask elsewhere.
+  // Masked paths: resolved inside the overlay (host/in_root.h), so a link is followed to its
+  // target there and masks that (never a path outside the view; a /proc magic link fails the
+  // group), and the mask is attached by fd.
   std::string empty_file = cfg.state_root + "/mask/empty", empty_dir = cfg.state_root + "/mask/emptydir";
+  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) HelperFail(report, "open the overlay's root");
   for (const auto& p : cfg.masked_paths) {
+    int t = OpenInRoot(root.get(), p, O_PATH);
+    if (t == -ENOENT) continue;
+    if (t < 0) {
+      errno = -t;
+      HelperFail(report, "mask " + p + " (resolved inside the overlay)");
+    }
+    UniqueFd target(t);
     struct stat st{};
-    if (lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    if (fstat(target.get(), &st) != 0) HelperFail(report, "mask " + p);
     const std::string& src = S_ISDIR(st.st_mode) ? empty_dir : empty_file;
-    if (mount(src.c_str(), p.c_str(), nullptr, MS_BIND, nullptr) != 0) HelperFail(report, "mask " + p);
-    mount(nullptr, p.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
+    UniqueFd tree(open_tree(AT_FDCWD, src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) HelperFail(report, "mask " + p + ": clone " + src);
+    mount_attr ro{};
+    ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (mount_setattr(tree.get(), "", AT_EMPTY_PATH, &ro, sizeof ro) != 0) HelperFail(report, "mask " + p + ": read-only");
+    if (move_mount(tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+      HelperFail(report, "mask " + p);
+    }
   }
   // Pods must not reach other groups' upper layers through the host's state root.
   mount("tmpfs", cfg.state_root.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0500");

@@ -218,6 +218,35 @@ TEST_F(ProtectionTest, AMountPointMissingUnderRunIsNotCreatedOnTheNode) {
   unlink(present.c_str());
 }
 
+// A node mask that is a symlink (e.g. a distribution links /etc/ssl/private elsewhere): its
+// target is masked inside the overlay. Before, the mask was silently skipped and the secret
+// stayed readable through the link and at its target.
+std::string MaskLink() { return "/tmp/" + Unique("reaper-mask-link"); }
+std::string MaskSecret() { return "/tmp/" + Unique("reaper-mask-secret"); }
+class MaskLinkTest : public ShimTest {
+ protected:
+  MaskLinkTest() : ShimTest(Prepared()) {}
+  ~MaskLinkTest() override {
+    unlink(MaskLink().c_str());
+    unlink(MaskSecret().c_str());
+  }
+  static std::string Prepared() {
+    std::ofstream(MaskSecret()) << "s3cret";
+    unlink(MaskLink().c_str());
+    (void)!symlink(MaskSecret().c_str(), MaskLink().c_str());
+    return "masked_paths_extra = [\"" + MaskLink() + "\"]\n";
+  }
+};
+
+TEST_F(MaskLinkTest, ASymlinkedMaskMasksItsTarget) {
+  auto [code, out] = Run("ml", Sh("wc -c < " + MaskLink() + "; wc -c < " + MaskSecret()));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "0\n0\n");
+  std::ifstream f(MaskSecret());
+  std::string host((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(host, "s3cret");  // the node's file is untouched
+}
+
 TEST_F(ProtectionTest, IdentityForInitAndExec) {
   std::string init_out = shim_.Fifo("u1.out");
   FifoReader init_reader(init_out);
