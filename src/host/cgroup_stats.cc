@@ -23,12 +23,8 @@ uint64_t V1Limit(uint64_t v) { return v >= (uint64_t{1} << 62) ? kNoLimit : v; }
 
 // v1 blkio.throttle.io_service_bytes / io_serviced: "MAJ:MIN Op value" lines.
 void ParseBlkio(const std::string& text, bool bytes, std::vector<IoDeviceStats>* io) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    auto f = SplitFields(std::string_view(text).substr(pos, eol - pos));
-    pos = eol + 1;
+  for (std::string_view line : SplitFields(text, "\n")) {
+    auto f = SplitFields(line);
     if (f.size() != 3) continue;
     auto colon = f[0].find(':');
     unsigned long long maj, min, v;
@@ -53,12 +49,8 @@ void ParseBlkio(const std::string& text, bool bytes, std::vector<IoDeviceStats>*
 
 std::map<std::string, uint64_t> ParseFlatKeyed(const std::string& text) {
   std::map<std::string, uint64_t> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    auto f = SplitFields(std::string_view(text).substr(pos, eol - pos));
-    pos = eol + 1;
+  for (std::string_view line : SplitFields(text, "\n")) {
+    auto f = SplitFields(line);
     unsigned long long v;
     if (f.size() == 2 && ParseUint(f[1], &v)) out[std::string(f[0])] = v;
   }
