@@ -11,8 +11,6 @@
 #include <cstdlib>
 #include <string>
 
-#include <google/protobuf/stubs/logging.h>
-
 #include "shim/event_publisher.h"
 #include "base/reactor.h"
 #include "task.pb.h"
@@ -61,13 +59,6 @@ bool CreateOfRealBundle(const std::string& payload) {
   return !b.empty() && access((b + "/config.json").c_str(), F_OK) == 0;
 }
 }  // namespace
-
-// protobuf logs every string field with invalid UTF-8 (the parse then fails, which is what we
-// test); the lines would drown libFuzzer's output.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Shim* shim = new Shim();  // one shim for the whole run, as in production
