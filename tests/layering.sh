@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The layers of src/ (docs/design.md "Layers") may include only downward:
-#   base  <- ttrpc <- shim
+#   base  <- wire  <- ttrpc <- shim
 #   base  <- host  <- shim, runtime
 # The libraries enforce it at link time; this test also catches header-only includes.
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../src" && pwd)
 declare -A allowed=(
   [base]="base"
-  [ttrpc]="base ttrpc"
+  [wire]="base wire"
+  [ttrpc]="base wire ttrpc"
   [host]="base host"
   [runtime]="base host runtime"
-  [shim]="base ttrpc host shim"
+  [shim]="base wire ttrpc host shim"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

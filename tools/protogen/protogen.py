@@ -358,7 +358,8 @@ def gen_header(pf, files):
                 o.append(f"  {vt}* mutable_{n}() {{ return &{mem}; }}")
                 o.append(f"  int {n}_size() const {{ return static_cast<int>({mem}.size()); }}")
                 o.append(f"  void clear_{n}() {{ {mem}.clear(); }}")
-                o.append(f"  const {t}& {n}(int i) const {{ return {mem}[static_cast<size_t>(i)]; }}")
+                ret = f"const {t}&" if kind == "message" or t == "std::string" else t  # vector<bool>
+                o.append(f"  {ret} {n}(int i) const {{ return {mem}[static_cast<size_t>(i)]; }}")
                 if kind == "message" or t == "std::string":
                     o.append(f"  {t}* mutable_{n}(int i) {{ return &{mem}[static_cast<size_t>(i)]; }}")
                     o.append(f"  // Valid until the next add_{n}().")
@@ -730,6 +731,13 @@ def gen_fill(files, names, prefix):
 
 
 def write_file(path, text):
+    """Leaves an unchanged file alone, so that the build recompiles nothing for it."""
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
     with open(path, "w") as f:
         f.write(text)
 
