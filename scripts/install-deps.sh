@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package Reaper needs to build and test. The one list of dependencies.
 set -euo pipefail
-BUILD_PKGS=(g++ cmake ninja-build pkg-config protobuf-compiler libprotobuf-dev nlohmann-json3-dev
+# python3: tools/protogen (the shim's message code; the shim links no protobuf runtime).
+# protobuf-compiler, libprotobuf-dev: reaperctl's CRI API (with gRPC) and the test-only
+# reference build of tests/unit/codec_test.cc.
+BUILD_PKGS=(g++ cmake ninja-build pkg-config python3 protobuf-compiler libprotobuf-dev nlohmann-json3-dev
             libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev
             libseccomp-dev
             clang-14 libclang-rt-14-dev)
