@@ -54,21 +54,9 @@ bool Reader::ReadTag(uint32_t* field, WireType* type) {
   return true;
 }
 
-bool Reader::ReadFixed32(uint32_t* v) {
-  if (end_ - p_ < 4) return false;
-  uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) r |= uint32_t{static_cast<uint8_t>(p_[i])} << (8 * i);
-  p_ += 4;
-  *v = r;
-  return true;
-}
-
-bool Reader::ReadFixed64(uint64_t* v) {
-  if (end_ - p_ < 8) return false;
-  uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r |= uint64_t{static_cast<uint8_t>(p_[i])} << (8 * i);
-  p_ += 8;
-  *v = r;
+bool Reader::SkipBytes(size_t n) {
+  if (static_cast<size_t>(end_ - p_) < n) return false;
+  p_ += n;
   return true;
 }
 
@@ -90,12 +78,11 @@ bool Reader::ReadString(std::string* out, bool utf8) {
 
 bool Reader::SkipValue(uint32_t field, WireType type, int depth) {
   uint64_t v64;
-  uint32_t v32;
   std::string_view s;
   switch (type) {
     case kVarint: return ReadVarint(&v64);
-    case kFixed64: return ReadFixed64(&v64);
-    case kFixed32: return ReadFixed32(&v32);
+    case kFixed64: return SkipBytes(8);
+    case kFixed32: return SkipBytes(4);
     case kLen: return ReadLen(&s);
     case kStartGroup:
       if (depth >= kMaxGroupDepth) return false;

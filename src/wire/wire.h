@@ -18,6 +18,7 @@
 //   fails otherwise); `bytes` fields are not checked. Nothing is checked on serialize.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,8 +43,6 @@ class Reader {
   bool done() const { return p_ == end_; }
   bool ReadTag(uint32_t* field, WireType* type);
   bool ReadVarint(uint64_t* v);
-  bool ReadFixed32(uint32_t* v);
-  bool ReadFixed64(uint64_t* v);
   // A length-delimited value; `out` views into the buffer.
   bool ReadLen(std::string_view* out);
   // A length-delimited value copied into `out`; `utf8` checks it (a `string` field).
@@ -53,6 +52,7 @@ class Reader {
 
  private:
   bool SkipValue(uint32_t field, WireType type, int depth);
+  bool SkipBytes(size_t n);
   const char* p_;
   const char* end_;
 };

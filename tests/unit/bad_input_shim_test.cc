@@ -79,8 +79,8 @@ TEST_F(BadInputShim, RequestsWithUnknownNamesOrBadPayloads) {
   ASSERT_TRUE(client_->Recv(&r));
   EXPECT_EQ(r.code, 13);
   EXPECT_EQ(r.message, "ttrpc: error unmarshalling payload: invalid containerd.task.v2.CreateTaskRequest");
-  // Field 1 (id) sent as a varint instead of a string: protobuf keeps it as an unknown field,
-  // so the request has no id.
+  // Field 1 (id) sent as a varint instead of a string: an unknown field, skipped as protobuf
+  // does, so the request has no id.
   client_->Send("Create", std::string("\x08\x05", 2));
   ASSERT_TRUE(client_->Recv(&r));
   EXPECT_EQ(r.code, 3);
