@@ -21,7 +21,7 @@ log() { printf '[sanitize %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 if [[ ! -f $build/CMakeCache.txt ]]; then
   cmake -S "$repo" -B "$build" -G Ninja -DREAPER_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-bins=(containerd-shim-reaper-v2 reaper-runtime reaper-overlay reaper_unit_tests)
+bins=(containerd-shim-reaper-v2 reaper-runtime reaper-overlay reaper_unit_tests reaper_codec_tests)
 log "building ${bins[*]} in $build"
 cmake --build "$build" --target "${bins[@]}"
 for b in "${bins[@]}"; do
@@ -69,6 +69,14 @@ if ! "$build/reaper_unit_tests" --gtest_filter="${SANITIZE_UNIT_FILTER:-*}" >"$w
   status=1
 fi
 grep -E '^\[  (PASSED|FAILED) ' "$work/unit.out" >&2 || true
+# The message decoder on every prefix and random mutations of each message type's encoding.
+log "message code against libprotobuf"
+if ! "$build/reaper_codec_tests" >"$work/codec.out" 2>&1; then
+  tail -n 60 "$work/codec.out" >&2
+  log "FAIL: codec tests"
+  status=1
+fi
+grep -E '^\[  (PASSED|FAILED) ' "$work/codec.out" >&2 || true
 if [[ -n $e2e ]]; then
   log "end-to-end subset '$e2e' with the ASan shim"
   if ! REAPER_BIN_DIR=$build "$repo/tests/e2e/run.sh" "$e2e"; then
