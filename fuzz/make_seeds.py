@@ -162,6 +162,18 @@ def oci_seeds():
     write("oci_spec", "process_deep", b"\x01" + b'{"args":["x"],"env":' + b"[" * 64 + b"]" * 64 + b"}")
 
 
+def message_codec_seeds():
+    """A selector byte (the message type, modulo the number of types) and one encoding with
+    every wire type: varint, length-delimited (a nested message), fixed64, fixed32, a group."""
+    body = (msg((1, "a"), (2, 7), (3, msg((1, "k"), (2, "v")))) + varint(4 << 3) + varint(2**64 - 1)
+            + varint(5 << 3 | 1) + bytes(8) + varint(6 << 3 | 5) + bytes(4)
+            + varint(7 << 3 | 3) + fld(1, 1) + varint(7 << 3 | 4))
+    for k in range(0, 70, 7):
+        write("message_codec", f"type{k:02d}", bytes([k]) + body)
+    write("message_codec", "packed", bytes([56]) + fld(4, bytes([1, 0xac, 2])))
+
+
 if __name__ == "__main__":
     ttrpc_seeds()
+    message_codec_seeds()
     oci_seeds()

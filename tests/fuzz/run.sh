@@ -14,7 +14,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${REAPER_FUZZ_BUILD_DIR:-$repo/build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-targets=(ttrpc_frame ttrpc_dispatch oci_spec node_config pod_manifest)
+targets=(ttrpc_frame ttrpc_dispatch message_codec oci_spec node_config pod_manifest)
 
 if [[ ${1:-} == -l ]]; then
   printf '%s\n' "${targets[@]}"
