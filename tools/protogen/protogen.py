@@ -337,7 +337,8 @@ def gen_header(pf):
         o.append("  std::string SerializeAsString() const { std::string s; AppendTo(&s); return s; }")
         o.append("  bool SerializeToString(std::string* out) const { out->clear(); AppendTo(out); return true; }")
         o.append("  size_t ByteSizeLong() const { return SerializeAsString().size(); }")
-        o.append(f"  void Clear() {{ *this = {c}(); }}")
+        clears = "".join(f" clear_{acc(f)}();" for f in sorted(m.fields, key=lambda f: f.number))
+        o.append(f"  void Clear() {{{clears} }}")
         o.append(f"  bool operator==(const {c}&) const = default;")
         o.append("")
         for f in sorted(m.fields, key=lambda f: f.number):
