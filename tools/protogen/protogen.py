@@ -668,6 +668,28 @@ def fill_name(m):
     return "Fill_" + m.full.replace(".", "_")
 
 
+def fill_element(f, n, kind, t):
+    """One statement that sets entry i of a map or repeated field (see gen_fill)."""
+    num = f.number
+    if f.label == "map":
+        if f.key == "string":
+            key = f'"k{num}_" + std::to_string(i)'
+        else:
+            key = f"static_cast<std::remove_cvref_t<decltype(m->{n}().begin()->first)>>(i * 7 - 3)"
+        slot = f"(*m->mutable_{n}())[{key}]"
+        if kind == "message":
+            return f"{fill_name(t)}(&{slot}, v, depth + 1);"
+        if t in ("string", "bytes"):
+            return f'{slot} = i == 1 ? std::string() : "v{num}_" + std::to_string(i);'
+        return f"{slot} = static_cast<std::remove_cvref_t<decltype(m->{n}().begin()->second)>>(i);"
+    if kind == "message":
+        return f"{fill_name(t)}(m->add_{n}(), i == 1 ? 0 : v, depth + 1);"
+    if t in ("string", "bytes"):
+        return f'm->add_{n}(i == 1 ? std::string() : "r{num}_" + std::to_string(i));'
+    return (f"{{ using T = std::remove_cvref_t<decltype(m->{n}(0))>; m->add_{n}(v == 1 ? static_cast<T>(i + {num}) : "
+            f"(i == 0 ? static_cast<T>(0) : (i == 1 ? std::numeric_limits<T>::max() : std::numeric_limits<T>::min()))); }}")
+
+
 def gen_fill(files, names, prefix):
     """Test-only: one template per message that sets every field through the accessor API
     shared by our classes and protoc's, so one function fills both (tests/unit/codec_test.cc).
@@ -687,26 +709,10 @@ def gen_fill(files, names, prefix):
         for f in sorted(m.fields, key=lambda f: f.number):
             n, kind, t = acc(f), f.resolved[0], f.resolved[1]
             num = f.number
-            if f.label == "map":
-                o.append(f"  for (int i = 0; i < (v == 1 ? 1 : 3); ++i) {{")
-                key = f'"k{num}_" + std::to_string(i)' if f.key == "string" else f"static_cast<std::remove_cvref_t<decltype(m->{n}().begin()->first)>>(i * 7 - 3)"
-                if kind == "message":
-                    o.append(f"    {fill_name(t)}(&(*m->mutable_{n}())[{key}], v, depth + 1);")
-                elif t in ("string", "bytes"):
-                    o.append(f'    (*m->mutable_{n}())[{key}] = i == 1 ? std::string() : "v{num}_" + std::to_string(i);')
-                else:
-                    o.append(f"    (*m->mutable_{n}())[{key}] = static_cast<std::remove_cvref_t<decltype(m->{n}().begin()->second)>>(i);")
-                o.append("  }")
-                continue
-            if f.label == "repeated":
-                o.append(f"  for (int i = 0; i < (v == 1 ? 2 : 3); ++i) {{")
-                if kind == "message":
-                    o.append(f"    {fill_name(t)}(m->add_{n}(), i == 1 ? 0 : v, depth + 1);")
-                elif t in ("string", "bytes"):
-                    o.append(f'    m->add_{n}(i == 1 ? std::string() : "r{num}_" + std::to_string(i));')
-                else:
-                    o.append(f"    using T = std::remove_cvref_t<decltype(m->{n}(0))>;")
-                    o.append(f"    m->add_{n}(v == 1 ? static_cast<T>(i + {num}) : (i == 0 ? static_cast<T>(0) : (i == 1 ? std::numeric_limits<T>::max() : std::numeric_limits<T>::min())));")
+            if f.label in ("map", "repeated"):
+                count = "(v == 1 ? 1 : 3)" if f.label == "map" else "(v == 1 ? 2 : 3)"
+                o.append(f"  for (int i = 0; i < {count}; ++i) {{")
+                o.append("    " + fill_element(f, n, kind, t))
                 o.append("  }")
                 continue
             if kind == "message":
