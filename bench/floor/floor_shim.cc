@@ -24,9 +24,6 @@
 // signal a task, never sends a signal at all.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +38,7 @@
 #include "base/reactor.h"
 #include "base/unique_fd.h"
 #include "introspection.pb.h"
+#include "shim/bootstrap.h"
 #include "shim/bootstrap_wire.h"
 #include "shim/shim_args.h"
 #include "task.pb.h"
@@ -125,6 +123,11 @@ class Floor {
     r.Reply(Status(Code::kNotFound, "task " + id + ": not found"));
     return nullptr;
   }
+  // Decodes `req` and finds its task; null (after the error reply) if either fails.
+  template <typename M>
+  Task* ParseAndFind(M& req, const std::string& payload, Responder& r) {
+    return Parse(req, payload, r) ? Find(req.id(), r) : nullptr;
+  }
   static uint32_t Pid() { return static_cast<uint32_t>(getpid()); }
   static void ReplyWait(Responder& r, const Task& t) {
     task::WaitResponse resp;
@@ -146,8 +149,7 @@ class Floor {
 
   void StartTask(const std::string& p, Responder r) {
     task::StartRequest req;
-    if (!Parse(req, p, r)) return;
-    Task* t = Find(req.id(), r);
+    Task* t = ParseAndFind(req, p, r);
     if (!t) return;
     if (!req.exec_id().empty()) return r.Reply(Status(Code::kNotFound, "exec " + req.exec_id() + ": not found"));
     t->started = true;
@@ -161,8 +163,7 @@ class Floor {
 
   void Wait(const std::string& p, Responder r) {
     task::WaitRequest req;
-    if (!Parse(req, p, r)) return;
-    Task* t = Find(req.id(), r);
+    Task* t = ParseAndFind(req, p, r);
     if (!t) return;
     if (t->started) return ReplyWait(r, *t);
     t->waiters.push_back(std::move(r));
@@ -170,8 +171,7 @@ class Floor {
 
   void State(const std::string& p, Responder r) {
     task::StateRequest req;
-    if (!Parse(req, p, r)) return;
-    Task* t = Find(req.id(), r);
+    Task* t = ParseAndFind(req, p, r);
     if (!t) return;
     task::StateResponse resp;
     resp.set_id(t->req.id());
@@ -191,8 +191,7 @@ class Floor {
 
   void Delete(const std::string& p, Responder r) {
     task::DeleteRequest req;
-    if (!Parse(req, p, r)) return;
-    Task* t = Find(req.id(), r);
+    Task* t = ParseAndFind(req, p, r);
     if (!t) return;
     if (!t->started) Now(&t->exited_at);
     task::DeleteResponse resp;
@@ -206,8 +205,7 @@ class Floor {
 
   void Pids(const std::string& p, Responder r) {
     task::PidsRequest req;
-    if (!Parse(req, p, r)) return;
-    if (!Find(req.id(), r)) return;
+    if (!ParseAndFind(req, p, r)) return;
     task::PidsResponse resp;
     resp.add_processes()->set_pid(Pid());
     ReplyMsg(r, resp);
@@ -242,25 +240,15 @@ Status Serve(UniqueFd listener, const std::string& socket_path) {
   return reactor.Run();
 }
 
+// One task per shim, so a taken name is a dead floor shim's socket: replaced.
 reaper::Result<UniqueFd> Listen(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Status::FromErrno(errno, "socket");
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return Status(Code::kInvalidArgument, "socket path too long: " + path);
-  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  int rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  if (rc != 0 && errno == EADDRINUSE) {  // one task per shim: that name is a dead floor shim's
-    unlink(path.c_str());
-    rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  }
-  if (rc != 0) return Status::FromErrno(errno, "bind " + path);
-  if (chmod(path.c_str(), 0600) != 0) return Status::FromErrno(errno, "chmod " + path);
-  if (listen(fd.get(), 16) != 0) return Status::FromErrno(errno, "listen " + path);
-  return fd;
+  auto fd = reaper::ListenUnix(path);
+  if (fd.ok() || fd.status().sys_errno() != EADDRINUSE) return fd;
+  unlink(path.c_str());
+  return reaper::ListenUnix(path);
 }
 
-int RunStart(const reaper::ShimArgs& a) {
+int FloorStart(const reaper::ShimArgs& a) {
   if (a.id.empty() || a.ns.empty() || a.address.empty()) return Fail("-id, -namespace and -address are required");
   reaper::StartInput in = reaper::ClassifyStartInput(reaper::ReadStdin(STDIN_FILENO), a.id, a.ns);
   std::string dir(reaper::kSocketDir);
@@ -295,7 +283,7 @@ int RunStart(const reaper::ShimArgs& a) {
   return 0;
 }
 
-int RunInfo() {
+int FloorInfo() {
   reaper::ReadStdin(STDIN_FILENO);
   containerd::types::RuntimeInfo info;
   info.set_name("io.containerd.floor.v1");
@@ -304,7 +292,7 @@ int RunInfo() {
   return fwrite(out.data(), 1, out.size(), stdout) == out.size() && fflush(stdout) == 0 ? 0 : 1;
 }
 
-int RunDelete() {
+int FloorDelete() {
   task::DeleteResponse resp;
   resp.set_exit_status(0);
   Now(resp.mutable_exited_at());
@@ -320,9 +308,9 @@ int main(int argc, char** argv) {
   }
   auto parsed = reaper::ParseShimArgs(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) return Fail(parsed.status().message());
-  if (parsed->info) return RunInfo();
-  if (parsed->action == "start") return RunStart(*parsed);
-  if (parsed->action == "delete") return RunDelete();
+  if (parsed->info) return FloorInfo();
+  if (parsed->action == "start") return FloorStart(*parsed);
+  if (parsed->action == "delete") return FloorDelete();
   if (parsed->action == "version") {
     printf("%s: the benchmark floor (bench/floor)\n", kName);
     return 0;
