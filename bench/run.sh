@@ -47,6 +47,7 @@ for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL BENCH_PHASES BENCH
 done
 BENCH_CMDLINE+="bench/run.sh${*:+ $*}"
 SHIM_INFO="?"
+FLOOR_INFO=""
 RUNS=${BENCH_RUNS:-30}
 WARMUP=${BENCH_WARMUP:-2}
 SETTLE=${BENCH_SETTLE:-1}
@@ -91,7 +92,10 @@ e2e_write_config() {
   sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$E2E_DIR/config.toml"
   mkdir -p "$E2E_DIR/bin"
   cp -p "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$E2E_DIR/bin/"
-  ! floor_on || cp -p "$SHIM_SRC_FLOOR" "$E2E_DIR/bin/"
+  if floor_on; then
+    cp -p "$SHIM_SRC_FLOOR" "$E2E_DIR/bin/"
+    FLOOR_INFO="; floor shim $SHIM_SRC_FLOOR (sha256 $(sha256_of "$E2E_DIR/bin/containerd-shim-floor-v1" | cut -c1-12))"
+  fi
   REAPER_BIN_DIR=$E2E_DIR/bin
   local copy=$E2E_DIR/bin/containerd-shim-reaper-v2
   SHIM_INFO="$SHIM_SRC_REAPER (repo at git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') when copied, binary built $(date -u -r "$copy" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256_of "$copy" | cut -c1-12), $(stat -c %s "$copy") bytes, $(file -b "$copy" 2>/dev/null | cut -d, -f1,5 || echo '?'))"
@@ -362,7 +366,7 @@ report() {
 - Command: \`$BENCH_CMDLINE\` (phases: $PHASES; containerd log level $LOG_LEVEL)
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }'), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup) ($( [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && echo "cgroup v2" || echo "cgroup v1/hybrid"))
 - $containerd_v; $runc_v
-- Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
+- Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))$FLOOR_INFO
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
 EOF
