@@ -24,6 +24,7 @@
 // signal a task, never sends a signal at all.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,6 +241,13 @@ Status Serve(UniqueFd listener, const std::string& socket_path) {
   return reactor.Run();
 }
 
+// SIGTERM/SIGINT (a benchmark's teardown): the socket goes with the process, as after Shutdown.
+char g_socket_path[sizeof(sockaddr_un::sun_path)];
+void OnTerm(int) {
+  unlink(g_socket_path);
+  _exit(0);
+}
+
 // One task per shim, so a taken name is a dead floor shim's socket: replaced.
 reaper::Result<UniqueFd> Listen(const std::string& path) {
   auto fd = reaper::ListenUnix(path);
@@ -275,6 +283,9 @@ int FloorStart(const reaper::ShimArgs& a) {
     dup2(devnull.get(), 1);
     dup2(devnull.get(), 2);
     signal(SIGPIPE, SIG_IGN);
+    snprintf(g_socket_path, sizeof g_socket_path, "%s", path.c_str());  // fits: ListenUnix checked
+    signal(SIGTERM, OnTerm);
+    signal(SIGINT, OnTerm);
     Status st = Serve(std::move(*listener), path);
     unlink(path.c_str());
     _exit(st.ok() ? 0 : 1);
