@@ -49,7 +49,8 @@
 #      REAPER_BIN_DIR (default <repo>/build), REAPERCTL (default
 #      $REAPER_BIN_DIR/tools/reaperctl/reaperctl), BENCH_CRI_PHASES, REAPER_CONTAINERD (default
 #      main: the containerd of tests/peers/versions.env's CONTAINERD_MAIN, with runc's shim of
-#      the same release; 1.6 = Debian's package).
+#      the same release; 1.6 = Debian's package), BENCH_SUMMARY (a file: key<TAB>value lines of
+#      the headline figures are appended to it, for bench/all.sh; bench/density.sh too).
 # Prints a markdown report on stdout (progress on stderr). Exit status 0 when every measurement
 # succeeded, 1 otherwise (the report then lists the failures).
 set -euo pipefail
@@ -94,6 +95,8 @@ REAPERCTL_SRC=$REAPERCTL
 BIN_INFO="?"
 
 blog() { printf '[bench-cri %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# summary <key> <value>: one line for bench/all.sh's combined report (BENCH_SUMMARY)
+summary() { [[ -z ${BENCH_SUMMARY:-} || -z $2 || $2 == - ]] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_SUMMARY"; }
 
 [[ $EUID -eq 0 ]] || die "must run as root"
 [[ -x $SHIM_SRC_REAPER ]] || die "$SHIM_SRC_REAPER not found: cmake -S . -B build -G Ninja && ninja -C build"
@@ -491,6 +494,9 @@ EOF
     done
     printf '| latency samples (per runtime, + %s warm-up) | %s/%s | %s/%s | - |\n' "$WARMUP" \
       "${S[reaper-v2,rps_exit,n]}" "$RUNS" "${S[runc,rps_exit,n]}" "$RUNS"
+    summary cri_start_reaper "$(ms "${S[reaper-v2,rps_exit,p50]}")"
+    summary cri_start_runc "$(ms "${S[runc,rps_exit,p50]}")"
+    summary cri_start_n "${S[reaper-v2,rps_exit,n]}/$RUNS ${S[runc,rps_exit,n]}/$RUNS"
   fi
   if phase parallel; then
     declare -A Q=()
@@ -514,6 +520,9 @@ EOF
       "$(ms "${Q[reaper-v2,rm,p50]}")" "$(ms "${Q[runc,rm,p50]}")" "$(ratio "${Q[reaper-v2,rm,p50]}" "${Q[runc,rm,p50]}")"
     printf '| parallel rounds with all pods exit 0 | %s/%s | %s/%s | - |\n' \
       "${Q[reaper-v2,exit,n]}" "$ROUNDS" "${Q[runc,exit,n]}" "$ROUNDS"
+    summary cri_pods "$NPODS"
+    summary cri_pps_reaper "$(pps "${Q[reaper-v2,exit,p50]}")"
+    summary cri_pps_runc "$(pps "${Q[runc,exit,p50]}")"
   fi
   if phase memory; then
     declare -A M=()
@@ -538,6 +547,10 @@ EOF
     done
     printf '| shim processes / threads per 3-container pod | %s / %s | %s / %s | - |\n' \
       "${MEM[reaper-v2,shims]:-?}" "${MEM[reaper-v2,threads]:-?}" "${MEM[runc,shims]:-?}" "${MEM[runc,threads]:-?}"
+    for m in rss pss total_pss; do
+      summary "cri_mem_reaper_$m" "${M[reaper-v2,$m,p50]%.0}"
+      summary "cri_mem_runc_$m" "${M[runc,$m,p50]%.0}"
+    done
   fi
   if phase privileges; then
     declare -A P=()
@@ -560,6 +573,7 @@ EOF
     done
     printf '| samples (each, + %s warm-up) | %s/%s | %s/%s | - |\n' "$WARMUP" "${P[plain,rps_exit,n]}" "$RUNS" \
       "${P[secure,rps_exit,n]}" "$RUNS"
+    summary cri_priv_ratio "$(ratio "${P[secure,rps_exit,p50]}" "${P[plain,rps_exit,p50]}")"
   fi
   echo
   echo "## Targets"

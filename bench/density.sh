@@ -22,7 +22,8 @@
 #   removal  parallel `reaperctl rm -f` (same concurrency), timed (informational); then the
 #            shims must all exit.
 # Env: BENCH_DENSITY_PODS, BENCH_DENSITY_CONCURRENCY, BENCH_DENSITY_ORDER ("reaper-v2 runc"),
-#      BENCH_SETTLE, BENCH_LOG_LEVEL, BENCH_KEEP=1, REAPER_BIN_DIR, REAPERCTL (as bench/cri.sh).
+#      BENCH_SETTLE, BENCH_LOG_LEVEL, BENCH_KEEP=1, REAPER_BIN_DIR, REAPERCTL, REAPER_CONTAINERD,
+#      BENCH_SUMMARY (as bench/cri.sh).
 # Exit status 0 when every pod started and was measured, 1 otherwise.
 set -euo pipefail
 
@@ -158,7 +159,14 @@ kb() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%
 perpod() { awk -v k="$1" -v n="$D_PODS" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%d kB", k / n }'; }
 
 report() {
-  local r=reaper-v2 c=runc
+  local r=reaper-v2 c=runc h
+  for h in $ORDER; do
+    summary "density_$(short "$h")_shim_pss" "${RES[$h,shim_pss]:-}"
+    summary "density_$(short "$h")_total_pss" "$((${RES[$h,shim_pss]:-0} + ${RES[$h,sb_pss]:-0}))"
+    summary "density_$(short "$h")_lat_p50" "$(ms "${RES[$h,lat_p50]:--}")"
+    summary "density_$(short "$h")_all_started" "${RES[$h,all_started]:-}"
+  done
+  summary density_pods "$D_PODS"
   cat <<EOF
 # Reaper density benchmark ($D_PODS running pods)
 

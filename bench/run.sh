@@ -11,7 +11,10 @@
 #
 # Measures, for io.containerd.reaper.v2 and io.containerd.runc.v2:
 #   1. wall time of `ctr run --rm --runtime <rt> <img> <id> /bin/true`
-#      (p10/median/p90 over BENCH_RUNS runs, runtimes alternated ABBA);
+#      (p10/median/p90 over BENCH_RUNS runs, runtimes alternated ABBA), and the same
+#      for the floor shim io.containerd.floor.v1 (bench/floor: answers every RPC at
+#      once, runs nothing), alternated with both: containerd's own floor, so the
+#      report also gives each runtime's median minus the floor's (the shim's part);
 #   2. RSS and PSS (/proc/<shim>/smaps_rollup) of the shim serving one
 #      detached `sleep` task, and of the shim serving 3 tasks that share the
 #      annotation io.containerd.runc.v2.group=<x> (`ctr run --annotation`);
@@ -28,6 +31,9 @@
 #      containerd also passes -debug to every shim), BENCH_KEEP=1 (keep the
 #      temp dir), REAPER_BIN_DIR (default <repo>/build),
 #      BENCH_PHASES (default "latency memory throughput"; arguments override it),
+#      BENCH_FLOOR (1: the floor shim runs in the latency phase; 0: not),
+#      BENCH_SUMMARY (a file: key<TAB>value lines of the headline figures are
+#      appended to it, for bench/all.sh),
 #      REAPER_CONTAINERD (default main: the containerd of tests/peers/versions.env's
 #      CONTAINERD_MAIN, with runc's shim of the same release; 1.6 = Debian's package).
 set -euo pipefail
@@ -35,18 +41,21 @@ set -euo pipefail
 BENCH_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SELF/.." && pwd)
 BENCH_CMDLINE=""
-for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL BENCH_PHASES BENCH_TP_RUNS BENCH_TP_BYTES \
+for v in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE BENCH_LOG_LEVEL BENCH_PHASES BENCH_FLOOR BENCH_TP_RUNS BENCH_TP_BYTES \
   BENCH_TP_PRODUCERS BENCH_TP_CLIENTS BENCH_TP_BASE_RUNS BENCH_TP_TIMEOUT REAPER_BIN_DIR REAPER_CONTAINERD; do
   [[ -z ${!v:-} ]] || BENCH_CMDLINE+="$v=${!v} "
 done
 BENCH_CMDLINE+="bench/run.sh${*:+ $*}"
 SHIM_INFO="?"
+FLOOR_INFO=""
 RUNS=${BENCH_RUNS:-30}
 WARMUP=${BENCH_WARMUP:-2}
 SETTLE=${BENCH_SETTLE:-1}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 RT_REAPER=io.containerd.reaper.v2
 RT_RUNC=io.containerd.runc.v2
+RT_FLOOR=io.containerd.floor.v1 # bench/floor: containerd's floor (docs/benchmarks.md "The floor shim")
+FLOOR=${BENCH_FLOOR:-1}
 GROUP_ANNOTATION=io.containerd.runc.v2.group
 CTR_TIMEOUT=60s # ctr's own context timeout for timed runs (no extra process)
 ALL_PHASES="latency memory throughput"
@@ -76,12 +85,17 @@ E2E_NS=reaper-bench # own namespace; runc state lives in /run/containerd/runc/<n
 #    on the host, which would lower their PSS.
 SHIM_SRC_REAPER=$REAPER_BIN_DIR/containerd-shim-reaper-v2
 SHIM_SRC_RUNC="" # set once the dependencies are checked
+SHIM_SRC_FLOOR=$REAPER_BIN_DIR/bench/floor/containerd-shim-floor-v1
 eval "_lib_$(declare -f e2e_write_config)"
 e2e_write_config() {
   _lib_e2e_write_config
   sed -i "s/^\([[:space:]]*level = \)\"debug\"/\1\"$LOG_LEVEL\"/" "$E2E_DIR/config.toml"
   mkdir -p "$E2E_DIR/bin"
   cp -p "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$E2E_DIR/bin/"
+  if floor_on; then
+    cp -p "$SHIM_SRC_FLOOR" "$E2E_DIR/bin/"
+    FLOOR_INFO="; floor shim $SHIM_SRC_FLOOR (sha256 $(sha256_of "$E2E_DIR/bin/containerd-shim-floor-v1" | cut -c1-12))"
+  fi
   REAPER_BIN_DIR=$E2E_DIR/bin
   local copy=$E2E_DIR/bin/containerd-shim-reaper-v2
   SHIM_INFO="$SHIM_SRC_REAPER (repo at git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') when copied, binary built $(date -u -r "$copy" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256_of "$copy" | cut -c1-12), $(stat -c %s "$copy") bytes, $(file -b "$copy" 2>/dev/null | cut -d, -f1,5 || echo '?'))"
@@ -91,12 +105,16 @@ blog() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer"
+[[ $FLOOR == [01] ]] || die "BENCH_FLOOR must be 0 or 1 (got '$FLOOR')"
+floor_on() { phase latency && [[ $FLOOR == 1 ]]; }
 [[ $EUID -eq 0 ]] || die "must run as root"
 # shellcheck source=bench/throughput.sh
 source "$BENCH_SELF/throughput.sh"
 ! phase throughput || tp_check_args
 [[ -x $SHIM_SRC_REAPER ]] ||
   die "$REAPER_BIN_DIR/containerd-shim-reaper-v2 not found: cmake -S . -B build -G Ninja && ninja -C build"
+! floor_on || [[ -x $SHIM_SRC_FLOOR ]] ||
+  die "$SHIM_SRC_FLOOR not found (ninja -C build containerd-shim-floor-v1), or BENCH_FLOOR=0"
 # Runtime dependencies: install the missing Debian packages (no other network use).
 declare -A PKG_OF=([containerd]=containerd [ctr]=containerd [containerd-shim-runc-v2]=containerd
   [runc]=runc [busybox]=busybox-static [free]=procps [pgrep]=procps)
@@ -122,7 +140,9 @@ SHIM_SRC_RUNC=$(command -v containerd-shim-runc-v2)
 declare -A FAILED=()   # runtime -> one-line reason
 FAILURE_REPORT=""      # markdown, appended to the report
 
-short() { [[ $1 == "$RT_REAPER" ]] && echo reaper || echo runc; }
+short() { case $1 in "$RT_REAPER") echo reaper ;; "$RT_FLOOR") echo floor ;; *) echo runc ;; esac; }
+# summary <key> <value>: one line for bench/all.sh's combined report (BENCH_SUMMARY)
+summary() { [[ -z ${BENCH_SUMMARY:-} || -z $2 ]] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_SUMMARY"; }
 
 # record_failure <rt> <what> <id> <ctr-stderr-file>
 record_failure() {
@@ -163,18 +183,21 @@ time_run() {
   TIME_US=$((10#$t1 - 10#$t0))
 }
 
+LAT_RTS=("$RT_REAPER" "$RT_RUNC")
 measure_latency() {
-  local i rt order
-  blog "latency: $WARMUP warm-up + $RUNS measured runs per runtime, interleaved"
+  local i rt order k j
+  ! floor_on || LAT_RTS+=("$RT_FLOOR")
+  blog "latency: $WARMUP warm-up + $RUNS measured runs per runtime ($(for rt in "${LAT_RTS[@]}"; do short "$rt"; done | paste -sd' ')), interleaved"
   for ((i = 1; i <= WARMUP; i++)); do
-    for rt in "$RT_REAPER" "$RT_RUNC"; do
+    for rt in "${LAT_RTS[@]}"; do
       [[ -z ${FAILED[$rt]:-} ]] || continue
       time_run "$rt" "$(cid "warm-$(short "$rt")-$i")" || true
     done
   done
   for ((i = 1; i <= RUNS; i++)); do
-    # ABBA: odd runs reaper first, even runs runc first
-    if ((i % 2)); then order=("$RT_REAPER" "$RT_RUNC"); else order=("$RT_RUNC" "$RT_REAPER"); fi
+    # ABBA: odd runs in the order reaper, runc[, floor], even runs reversed
+    order=("${LAT_RTS[@]}")
+    ((i % 2)) || for ((k = ${#LAT_RTS[@]} - 1, j = 0; k >= 0; k--, j++)); do order[j]=${LAT_RTS[k]}; done
     for rt in "${order[@]}"; do
       [[ -z ${FAILED[$rt]:-} ]] || continue
       if time_run "$rt" "$(cid "lat-$(short "$rt")-$i")"; then
@@ -319,7 +342,7 @@ report() {
   runc_v=$(runc --version | head -n 1)
 
   declare -A P=()
-  for rt in "$RT_REAPER" "$RT_RUNC"; do
+  for rt in "$RT_REAPER" "$RT_RUNC" "$RT_FLOOR"; do
     read -r "P[$rt,n]" "P[$rt,p10]" "P[$rt,p50]" "P[$rt,p90]" "P[$rt,mean]" "P[$rt,min]" "P[$rt,max]" \
       < <(printf '%s' "${SAMPLES[$rt]:-}" | percentiles)
     if [[ ${P[$rt,n]} == 0 ]]; then for k in p10 p50 p90 mean min max; do P[$rt,$k]=""; done; fi
@@ -343,7 +366,7 @@ report() {
 - Command: \`$BENCH_CMDLINE\` (phases: $PHASES; containerd log level $LOG_LEVEL)
 - Machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(free -m | awk '/^Mem:/ { print $2 " MiB RAM" }'), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup) ($( [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && echo "cgroup v2" || echo "cgroup v1/hybrid"))
 - $containerd_v; $runc_v
-- Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))
+- Shims under test (private copies in <tmp>/bin, taken at start): $SHIM_INFO; $SHIM_SRC_RUNC ($(file -b "$SHIM_SRC_RUNC" 2>/dev/null | cut -d, -f1,5 || echo '?'))$FLOOR_INFO
 - Load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
 EOF
@@ -385,7 +408,58 @@ EOF
       "${MEM[$RT_REAPER,single,threads]:+${MEM[$RT_REAPER,single,threads]} / ${MEM[$RT_REAPER,group,threads]:-?}}" \
       "${MEM[$RT_RUNC,single,threads]:+${MEM[$RT_RUNC,single,threads]} / ${MEM[$RT_RUNC,group,threads]:-?}}" "-"
   fi
+  if floor_on; then
+    local fl=${P[$RT_FLOOR,p50]} sr sc
+    sr=$(awk -v a="${P[$RT_REAPER,p50]}" -v f="$fl" 'BEGIN { if (a == "" || f == "") print ""; else printf "%.1f", a - f }')
+    sc=$(awk -v a="${P[$RT_RUNC,p50]}" -v f="$fl" 'BEGIN { if (a == "" || f == "") print ""; else printf "%.1f", a - f }')
+    cat <<EOF
+
+### Against the floor (containerd's own part)
+
+The floor shim (\`$RT_FLOOR\`, bench/floor) answers every task RPC at once and runs nothing;
+it ran in the same loop, alternated with both runtimes. Its median is what containerd, ctr and
+the snapshotter take by themselves; a runtime's median minus the floor's is the part its shim
+(and, for runc, runc) is responsible for.
+
+| ctr run --rm /bin/true (ms) | reaper | runc | floor | reaper/runc |
+|---|---:|---:|---:|---:|
+| p10 | $(cell "$RT_REAPER" "${P[$RT_REAPER,p10]}") | $(cell "$RT_RUNC" "${P[$RT_RUNC,p10]}") | $(cell "$RT_FLOOR" "${P[$RT_FLOOR,p10]}") | $(fmt_ratio "${P[$RT_REAPER,p10]}" "${P[$RT_RUNC,p10]}") |
+| **median** | $(cell "$RT_REAPER" "${P[$RT_REAPER,p50]}") | $(cell "$RT_RUNC" "${P[$RT_RUNC,p50]}") | $(cell "$RT_FLOOR" "$fl") | **$(fmt_ratio "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}")** |
+| p90 | $(cell "$RT_REAPER" "${P[$RT_REAPER,p90]}") | $(cell "$RT_RUNC" "${P[$RT_RUNC,p90]}") | $(cell "$RT_FLOOR" "${P[$RT_FLOOR,p90]}") | $(fmt_ratio "${P[$RT_REAPER,p90]}" "${P[$RT_RUNC,p90]}") |
+| successful timed runs | ${P[$RT_REAPER,n]}/$RUNS | ${P[$RT_RUNC,n]}/$RUNS | ${P[$RT_FLOOR,n]}/$RUNS | - |
+| **shim's part: median − floor median** | $(cell "$RT_REAPER" "$sr") | $(cell "$RT_RUNC" "$sc") | 0 | **$(fmt_ratio "$sr" "$sc")** |
+| lowest reachable reaper/runc ratio (a shim that costs nothing): floor/runc | | | | $(fmt_ratio "$fl" "${P[$RT_RUNC,p50]}") |
+EOF
+    summary floor_p50 "$fl"
+    summary shim_part_reaper "$sr"
+    summary shim_part_runc "$sc"
+  fi
+  if phase latency; then
+    summary lat_reaper_p50 "${P[$RT_REAPER,p50]}"
+    summary lat_runc_p50 "${P[$RT_RUNC,p50]}"
+    summary lat_reaper_n "${P[$RT_REAPER,n]}/$RUNS"
+    summary lat_runc_n "${P[$RT_RUNC,n]}/$RUNS"
+  fi
+  if phase memory; then
+    for rt in "$RT_REAPER" "$RT_RUNC"; do
+      for k in rss pss; do
+        summary "mem_$(short "$rt")_single_$k" "${MEM[$rt,single,$k]:-}"
+        summary "mem_$(short "$rt")_group_$k" "${MEM[$rt,group,$k]:-}"
+      done
+    done
+  fi
   ! phase throughput || report_throughput
+  if phase throughput; then # TP_RESULT is filled by report_throughput
+    local c p
+    for c in $TP_CLIENTS; do
+      for p in $TP_PRODUCERS; do
+        summary "tp_${c}_${p}_reaper" "${TP_RESULT[$c,$p,mbps_reaper]:-}"
+        summary "tp_${c}_${p}_runc" "${TP_RESULT[$c,$p,mbps_runc]:-}"
+        summary "tp_${c}_${p}_shimcpu_reaper" "${TP_RESULT[$c,$p,shim_reaper]:-}"
+        summary "tp_${c}_${p}_shimcpu_runc" "${TP_RESULT[$c,$p,shim_runc]:-}"
+      done
+    done
+  fi
 
   local lat_ratio rss
   lat_ratio=$(fmt_ratio "${P[$RT_REAPER,p50]}" "${P[$RT_RUNC,p50]}")
@@ -399,6 +473,7 @@ EOF
     echo "- latency median ≤ 0.5× runc: NOT MEASURED"
   else
     echo "- latency median ≤ 0.5× runc: $(awk -v r="$lat_ratio" 'BEGIN { print (r <= 0.5) ? "met" : "NOT met" }') (ratio $lat_ratio)"
+    echo "- latency median ≤ 0.40× runc (issue 18; stretch 0.35×): $(awk -v r="$lat_ratio" 'BEGIN { print (r <= 0.35) ? "met, stretch met" : (r <= 0.40) ? "met" : "NOT met" }') (ratio $lat_ratio$(floor_on && echo "; floor/runc $(fmt_ratio "${P[$RT_FLOOR,p50]}" "${P[$RT_RUNC,p50]}")"))"
   fi
   if ! phase memory; then
     :

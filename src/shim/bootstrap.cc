@@ -114,21 +114,6 @@ Status RecordAddress(const std::string& bundle, const std::string& address, cons
   return WriteFileAtomic(bundle + "/address", address);
 }
 
-Result<UniqueFd> Listen(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Status::FromErrno(errno, "socket");
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return Status(Code::kInvalidArgument, "socket path too long: " + path);
-  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    return Status::FromErrno(errno, "bind " + path);
-  }
-  if (chmod(path.c_str(), 0600) != 0) return Status::FromErrno(errno, "chmod " + path);
-  if (listen(fd.get(), 128) != 0) return Status::FromErrno(errno, "listen " + path);
-  return fd;
-}
-
 int ReadOomScoreAdj(pid_t pid) {
   auto text = ReadFile("/proc/" + std::to_string(pid) + "/oom_score_adj");
   long long v = 0;
@@ -213,6 +198,21 @@ void RemoveDeadSocket(const std::string& bundle) {
 
 }  // namespace
 
+Result<UniqueFd> ListenUnix(const std::string& path) {
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Status::FromErrno(errno, "socket");
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) return Status(Code::kInvalidArgument, "socket path too long: " + path);
+  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    return Status::FromErrno(errno, "bind " + path);
+  }
+  if (chmod(path.c_str(), 0600) != 0) return Status::FromErrno(errno, "chmod " + path);
+  if (listen(fd.get(), 128) != 0) return Status::FromErrno(errno, "listen " + path);
+  return fd;
+}
+
 int RunStart(const ShimArgs& a) {
   if (Status st = ValidateId(a.id, "id"); !st.ok()) return Fail(st.message());
   if (a.ns.empty() || a.address.empty()) return Fail("-namespace and -address are required");
@@ -240,7 +240,7 @@ int RunStart(const ShimArgs& a) {
   UniqueFd lock(open(dir->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (lock) flock(lock.get(), LOCK_EX);
 
-  auto fd = Listen(path);
+  auto fd = ListenUnix(path);
   if (!fd.ok() && fd.status().sys_errno() == EADDRINUSE) {
     if (CanConnect(path)) {  // the pod's shim is alive: reuse it
       if (Status st = RecordAddress(bundle, address, *dir); !st.ok()) return Fail(st.message());
@@ -248,7 +248,7 @@ int RunStart(const ShimArgs& a) {
       return 0;
     }
     unlink(path.c_str());  // stale socket of a dead shim
-    fd = Listen(path);
+    fd = ListenUnix(path);
   }
   if (!fd.ok()) return Fail(fd.status().message());
   if (Status st = RecordAddress(bundle, address, *dir); !st.ok()) {

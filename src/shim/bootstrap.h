@@ -8,6 +8,9 @@
 // deadline, kStdinDeadline in bootstrap_wire.h).
 #pragma once
 
+#include <string>
+
+#include "base/unique_fd.h"
 #include "shim/shim_args.h"
 
 namespace reaper {
@@ -18,5 +21,9 @@ int RunStart(const ShimArgs& args);
 int RunDelete(const ShimArgs& args);
 // Needs no flags, no environment and no stdin; reads stdin to EOF if there is one.
 int RunInfo();
+
+// A listening unix socket at `path` (a path socket, never abstract), mode 0600. The error of a
+// taken name carries EADDRINUSE (Status::sys_errno) and leaves the name alone.
+Result<UniqueFd> ListenUnix(const std::string& path);
 
 }  // namespace reaper

@@ -6,38 +6,50 @@
 # containerd 1.6, then uninstall byte for byte.
 
 img_stage() {   # once per run (each test runs in its own subshell)
-  local crictl kubectl
-  IMG_CTX=$E2E_DIR/image-ctx
+  IMG_WORK=$E2E_DIR/image
+  IMG_CTX=$IMG_WORK/ctx
   [[ -x $IMG_CTX/opt/reaper/install-node.sh ]] && return 0
-  crictl=$(mx_crictl) || fail "no crictl"
+  img_tools
+  "$REPO/deploy/kubernetes/installer/stage.sh" "$IMG_CTX" --bin-src "$REAPER_BIN_DIR" --crictl "$IMG_CRICTL" \
+    --kubectl "$IMG_KUBECTL" || fail "stage.sh failed"
+}
+
+img_tools() {
+  IMG_CRICTL=$(mx_crictl) || fail "no crictl"
   # kubectl of the Kubernetes peer if it is built already (tests/k8s builds it; building it here
   # would take the suite's time), else the machine's kubectl (stage.sh copies its libraries)
   local peers=${REAPER_PEERS_DIR:-$REPO/build/peers} kv
   kv=$(sed -n 's/^KUBERNETES=//p' "$REPO/tests/peers/versions.env")
-  kubectl=$peers/kubernetes-$kv/bin/kubectl
-  [[ -f $peers/kubernetes-$kv/bin/.complete && -x $kubectl ]] || kubectl=$(command -v kubectl) ||
+  IMG_KUBECTL=$peers/kubernetes-$kv/bin/kubectl
+  [[ -f $peers/kubernetes-$kv/bin/.complete && -x $IMG_KUBECTL ]] || IMG_KUBECTL=$(command -v kubectl) ||
     fail "no kubectl (tests/peers/build.sh --path kubernetes, or scripts/install-deps.sh)"
-  "$REPO/deploy/kubernetes/installer/stage.sh" "$IMG_CTX" --bin-src "$REAPER_BIN_DIR" --crictl "$crictl" \
-    --kubectl "$kubectl" || fail "stage.sh failed"
 }
 
+# build-image.sh: one layer, the installer as entrypoint, the full tag in the archive's index.
 test_image_build() {
   command -v podman >/dev/null || fail "podman not installed (scripts/install-deps.sh)"
   img_stage
-  local p=(podman --root "$E2E_DIR/podman/root" --runroot "$E2E_DIR/podman/run" --storage-driver vfs
-           --cgroup-manager cgroupfs --events-backend none)
-  local out
-  out=$("${p[@]}" build --pull=never --network none -f "$REPO/deploy/kubernetes/installer/Containerfile" \
-    -t reaper-node-installer:test "$IMG_CTX" 2>&1) || fail "podman build failed: $(tail -n 20 <<<"$out")"
-  "${p[@]}" save --format oci-archive -o "$E2E_DIR/installer-image.tar" reaper-node-installer:test >/dev/null ||
-    fail "podman save failed"
-  out=$("${p[@]}" image inspect reaper-node-installer:test --format '{{len .RootFS.Layers}} {{.Config.Entrypoint}}')
-  assert_eq "1 [/opt/reaper/install-node.sh]" "$out" "layers and entrypoint of the image"
-  mkdir -p "$E2E_DIR/image-x"
-  tar -C "$E2E_DIR/image-x" -xf "$E2E_DIR/installer-image.tar"
-  [[ -s $E2E_DIR/installer-image.tar ]] || fail "empty image archive"
-  "${p[@]}" rmi -f reaper-node-installer:test >/dev/null 2>&1 || true
-  rm -rf "$E2E_DIR/podman" "$E2E_DIR/image-x"
+  local out tar=$E2E_DIR/installer-image.tar x=$E2E_DIR/image-x
+  out=$("$REPO/deploy/kubernetes/installer/build-image.sh" "$tar" --work "$IMG_WORK" \
+    --tag reaper.test/reaper-node-installer:test 2>&1) || fail "build-image.sh failed: $out"
+  [[ -s $tar ]] || fail "empty image archive"
+  [[ ! -e $IMG_WORK/podman ]] || fail "build-image.sh left podman's storage in $IMG_WORK/podman"
+  mkdir -p "$x"
+  tar -C "$x" -xf "$tar"
+  out=$(python3 - "$x" <<'PY'
+import json, sys
+d = sys.argv[1]
+blob = lambda dg: json.load(open(f"{d}/blobs/{dg.replace(':', '/')}"))
+idx = json.load(open(f"{d}/index.json"))
+m = idx["manifests"][0]
+man = blob(m["digest"])
+cfg = blob(man["config"]["digest"])
+print(m["annotations"].get("org.opencontainers.image.ref.name"), len(man["layers"]), cfg["config"]["Entrypoint"])
+PY
+) || fail "cannot read the image archive"
+  assert_eq "reaper.test/reaper-node-installer:test 1 ['/opt/reaper/install-node.sh']" "$out" \
+    "name, layers and entrypoint of the image"
+  rm -rf "$x"
 }
 register_test image_build test_image_build
 

@@ -634,6 +634,7 @@ k8s_start() {
   k8s_make_pki
   k8s_write_env
   k8s_write_containerd_config
+  cp "$K8S_CONTAINERD_CONFIG" "$E2E_DIR/containerd/config.toml.orig"   # before any install
   k8s_write_reaper_config
   k8s_write_kubelet_config
   k8s_save_sysctls
