@@ -22,6 +22,7 @@
 #include "base/reactor.h"
 #include "base/unique_fd.h"
 #include "host/pty.h"
+#include "temp_dir.h"
 
 namespace reaper::testing {
 
@@ -108,31 +109,6 @@ inline std::string Pattern(size_t n, unsigned seed = 0) {
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 131 + i / 4093 + seed) % 26);
   return s;
 }
-
-// A private temp dir, removed (with the FIFOs/files made in it) on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/reaper-io-test.XXXXXX";
-    if (!mkdtemp(t)) abort();
-    path_ = t;
-  }
-  ~TempDir() {
-    for (const auto& n : made_) unlink(n.c_str());
-    rmdir(path_.c_str());
-  }
-  std::string Fifo(const std::string& name) {
-    std::string p = path_ + "/" + name;
-    if (mkfifo(p.c_str(), 0600) != 0) abort();
-    made_.push_back(p);
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> made_;
-};
 
 // Writes `data` into `fd` whenever it is writable, on the loop; closes it when all is written
 // if `close_at_end`.

@@ -24,6 +24,7 @@
 #include "base/reactor.h"
 #include "base/unique_fd.h"
 #include "ttrpc.pb.h"
+#include "temp_dir.h"
 #include "ttrpc/frame.h"
 
 namespace reaper::testing {
@@ -240,28 +241,6 @@ class FakeTtrpcServer {
   std::vector<Request> answered_;
   int accepted_ = 0;
   int closed_ = 0;
-};
-
-// A private temp dir, removed with what is in it (only plain files and sockets are made here).
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/reaper-ttrpc-test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    for (const auto& n : created_) unlink((path_ + "/" + n).c_str());
-    rmdir(path_.c_str());
-  }
-  std::string File(const std::string& name) {
-    created_.push_back(name);
-    return path_ + "/" + name;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> created_;
 };
 
 }  // namespace reaper::testing
