@@ -527,6 +527,17 @@ k8s_import_images() {
 # Reaper, installed the way an operator does it: scripts/install-node.sh against this node's
 # containerd config, restarting this node's containerd and labelling the Node.
 
+# k8s_install_node ARGS...: scripts/install-node.sh with this node's paths (containerd, its
+# config and CRI socket, Reaper's bin dir and node config), its restart command and label.
+k8s_install_node() {
+  KUBECONFIG=$E2E_DIR/pki/admin.kubeconfig "$K8S_LIB_DIR/../../scripts/install-node.sh" \
+    --bin-dir "$E2E_DIR/node/bin" \
+    --containerd "$K8S_CONTAINERD_BIN/containerd" --containerd-config "$K8S_CONTAINERD_CONFIG" \
+    --crictl "$K8S_CRICTL" --cri-endpoint "unix://$E2E_ADDR" \
+    --node-config "$K8S_REAPER_CONFIG" --restart-cmd "$E2E_DIR/bin/restart-containerd" \
+    --label-node "$K8S_NODE" --kubectl "$K8S_KUBECTL" "$@"
+}
+
 k8s_install_reaper() {
   local f src=$E2E_DIR/reaper-build
   mkdir -p "$src"
@@ -543,12 +554,7 @@ k8s_load_env "$E2E_DIR"
 k8s_restart containerd
 EOF
   chmod 0755 "$E2E_DIR/bin/restart-containerd"
-  KUBECONFIG=$E2E_DIR/pki/admin.kubeconfig "$K8S_LIB_DIR/../../scripts/install-node.sh" \
-    --bin-src "$src" --bin-dir "$E2E_DIR/node/bin" \
-    --containerd "$K8S_CONTAINERD_BIN/containerd" --containerd-config "$K8S_CONTAINERD_CONFIG" \
-    --crictl "$K8S_CRICTL" --cri-endpoint "unix://$E2E_ADDR" \
-    --node-config "$K8S_REAPER_CONFIG" --restart-cmd "$E2E_DIR/bin/restart-containerd" \
-    --label-node "$K8S_NODE" --kubectl "$K8S_KUBECTL" >"$E2E_DIR/logs/install-node.log" 2>&1 ||
+  k8s_install_node --bin-src "$src" >"$E2E_DIR/logs/install-node.log" 2>&1 ||
     { cat "$E2E_DIR/logs/install-node.log" >&2; die "scripts/install-node.sh failed"; }
   grep -qE "^(install-node: )?READY: yes" "$E2E_DIR/logs/install-node.log" &&
     tail -n 1 "$E2E_DIR/logs/install-node.log" | grep -qE "^(install-node: )?RESULT: changed$" ||

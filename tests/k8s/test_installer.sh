@@ -26,16 +26,6 @@ K8S_LABEL=node-restriction.kubernetes.io/reaper-v2
 
 k8s_node_label() { kc get node "$K8S_NODE" -o "jsonpath={.metadata.labels.${K8S_LABEL//./\\.}}" 2>/dev/null; }
 
-# install-node.sh run by the harness with the paths of k8s_install_reaper: --uninstall
-k8s_uninstall_reaper() {
-  KUBECONFIG=$E2E_DIR/pki/admin.kubeconfig "$K8S_LIB_DIR/../../scripts/install-node.sh" --uninstall \
-    --bin-dir "$E2E_DIR/node/bin" \
-    --containerd "$K8S_CONTAINERD_BIN/containerd" --containerd-config "$K8S_CONTAINERD_CONFIG" \
-    --crictl "$K8S_CRICTL" --cri-endpoint "unix://$E2E_ADDR" \
-    --node-config "$K8S_REAPER_CONFIG" --restart-cmd "$E2E_DIR/bin/restart-containerd" \
-    --label-node "$K8S_NODE" --kubectl "$K8S_KUBECTL"
-}
-
 # The watcher: one restart of the harness's containerd per request line, "ok" or "failed" back.
 ds_watch_restarts() {
   local line
@@ -66,7 +56,8 @@ ds_overlay() {
   } >"$dir/kustomization.yaml"
 }
 
-# ds_pod_done NAME-LABEL: the DaemonSet's pod on this node is Ready (its init container is done)
+# ds_pod NAME: the pod of the DaemonSet whose app.kubernetes.io/name is NAME; ds_pod_ready: it is
+# Ready (its init container is done)
 ds_pod() { kc -n reaper-system get pods -l "app.kubernetes.io/name=$1" -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
 ds_pod_ready() {
   local p
@@ -114,7 +105,7 @@ t_installer_daemonset() {
 
   # 2. the harness's install removed: the config is the one containerd started with
   DS_REINSTALL=1
-  out=$(k8s_uninstall_reaper 2>&1) || fail "install-node.sh --uninstall failed: $out"
+  out=$(k8s_install_node --uninstall 2>&1) || fail "install-node.sh --uninstall failed: $out"
   assert_contains "$out" "RESULT: changed" "the harness's uninstall"
   cmp "$E2E_DIR/containerd/config.toml.orig" "$K8S_CONTAINERD_CONFIG" ||
     fail "the harness's uninstall did not restore containerd's config"
