@@ -67,7 +67,10 @@ def runs(path, want):
             label = "shim start: stdin read"
         elif msg.startswith("connecting to shim"):
             label = "containerd: address read, connecting"
-        elif msg in ("shim started", "spawned", "child ready", "released", "exit seen"):
+        elif msg == "spawned":
+            how = {"clone3": "born in its cgroup (clone3)", "fork": "forked, joins its cgroup itself"}
+            label = "shim: spawned, " + how.get(f.get("into_cgroup"), "?")
+        elif msg in ("shim started", "child ready", "released", "exit seen"):
             label = "shim: " + msg
         else:
             continue

@@ -177,6 +177,9 @@ Status Apply(NodeConfig& c, const std::string& key, const Value& v) {
   } else if (key == "enforce_resources") {
     REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
     c.enforce_resources = v.b;
+  } else if (key == "clone_into_cgroup") {
+    REAPER_RETURN_IF_ERROR(Want(v, Value::kBool, key));
+    c.clone_into_cgroup = v.b;
   } else {
     return Status(Code::kInvalidArgument, "unknown key " + key);
   }

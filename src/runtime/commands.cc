@@ -227,7 +227,8 @@ Result<int> Create(const Globals& g, const Command& c) {
       s.cgroup = cg.path();
       l.req.cgroup_procs_fd = cg.procs_fd();
       l.req.cgroup_dir_fd = cg.dir_fd();
-      l.req.no_clone_into_cgroup = !cg.fresh();  // an old directory may have been killed
+      // an old directory may have been killed
+      l.req.no_clone_into_cgroup = !cg.fresh() || !cfg->clone_into_cgroup;
     }
   }
   if (cfg->overlay != OverlayMode::kOff) {

@@ -479,7 +479,8 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   if (p.io) req.stdio = p.io->child_fds();
   req.cgroup_procs_fd = c.cgroup.valid() ? c.cgroup.procs_fd() : -1;
   req.cgroup_dir_fd = c.cgroup.valid() ? c.cgroup.dir_fd() : -1;
-  req.no_clone_into_cgroup = c.cgroup.killed() || !c.cgroup.fresh();
+  req.no_clone_into_cgroup = c.cgroup.killed() || !c.cgroup.fresh() ||
+                             (config_.ok() && !config_->clone_into_cgroup);
   // On a hybrid node the v1 controller cgroups are joined from here, before the child may
   // execve: every process is held until then.
   req.hold = hold || c.v1.valid();
@@ -497,7 +498,8 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   p.pid = ch->process.Detach();  // from now on OnChildExit reaps it (the daemon's SIGCHLD)
   by_pid_[p.pid] = &p;
   if (log::Enabled(log::Level::kDebug)) {
-    log::Debug("spawned", {{"id", p.container_id}, {"exec_id", p.exec_id}, {"pid", std::to_string(p.pid)}, {"held", hold ? "true" : "false"}});
+    log::Debug("spawned", {{"id", p.container_id}, {"exec_id", p.exec_id}, {"pid", std::to_string(p.pid)}, {"held", hold ? "true" : "false"},
+                           {"into_cgroup", ch->born_in_cgroup ? "clone3" : "fork"}});
   }
   if (p.io) {
     if (Status st = p.io->Started(); !st.ok()) log::Warn("output copy setup failed", {{"error", st.message()}});

@@ -298,8 +298,9 @@ e2e_start_containerd() {
   E2E_STATE=$E2E_DIR/state
   mkdir -p "$E2E_DIR/tmp" "$E2E_DIR/logs" "$E2E_DIR/data"
   e2e_write_config
-  # The Reaper node config: overlay groups and their state live in the temp dir.
-  printf 'state_root = "%s"\n' "$E2E_DIR/reaper" >"$E2E_DIR/reaper.toml"
+  # The Reaper node config: overlay groups and their state live in the temp dir;
+  # E2E_REAPER_CONFIG_EXTRA (e.g. bench/timeline.sh's "clone_into_cgroup = false") is added.
+  printf 'state_root = "%s"\n%s\n' "$E2E_DIR/reaper" "${E2E_REAPER_CONFIG_EXTRA:-}" >"$E2E_DIR/reaper.toml"
   e2e_snapshot_shim
   log "private containerd $E2E_CONTAINERD_VERSION (config version $E2E_CONFIG_VERSION) in $E2E_DIR (runtime $RUNTIME, shim from $REAPER_BIN_DIR)"
   # cwd = temp dir so that ./containerd-shim-* lookups cannot hit the repo.

@@ -151,6 +151,7 @@ TEST(BadInputConfig, ExactMessages) {
       {"state_root = \"/var/lib/re:aper\"", "line 1: state_root must not contain ',', ':' or '\\' (overlay options)"},
       {"cgroup_parent = \"reaper\"", "line 1: cgroup_parent must be \"\", \"none\" or an absolute path"},
       {"enforce_resources = \"yes\"", "line 1: enforce_resources must be a boolean"},
+      {"clone_into_cgroup = 1", "line 1: clone_into_cgroup must be a boolean"},
       {"masked_paths = \"/etc/shadow\"", "line 1: masked_paths must be an array of strings"},
       {"masked_paths = [\"/a\" \"/b\"]", "line 1: masked_paths: expected ',' or ']'"},
       {"masked_paths = [\"/a\"] x", "line 1: masked_paths: text after ']'"},
@@ -278,6 +279,7 @@ proc_hidepid = true                     # false | true
 overlay_size = "1Gi"                    # bytes | "<n>Ki|Mi|Gi|Ti"; 0 = unlimited
 group_idle_timeout = "1h"               # seconds | "<n>s|m|h|d"; 0 = never
 enforce_resources = true                # false | true
+clone_into_cgroup = false               # true | false (false: fork, then migrate)
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_root, "/var/lib/reaper");
@@ -292,6 +294,8 @@ enforce_resources = true                # false | true
   EXPECT_EQ(c->overlay_size, 1ull << 30);
   EXPECT_EQ(c->group_idle_timeout_s, 3600);
   EXPECT_TRUE(c->enforce_resources);
+  EXPECT_FALSE(c->clone_into_cgroup);
+  EXPECT_TRUE(ParseNodeConfig("")->clone_into_cgroup);
 }
 
 }  // namespace
