@@ -35,15 +35,14 @@ Result<ControllerCgroups> ControllerCgroups::Create(const CgroupMounts& mounts, 
   return cg;
 }
 
-Status ControllerCgroups::Join(pid_t pid) const {
-  std::string v = std::to_string(pid);
+Result<std::vector<UniqueFd>> ControllerCgroups::OpenTasks() const {
+  std::vector<UniqueFd> fds;
   for (const auto& leaf : leaves_) {
-    UniqueFd f(open((leaf + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!f || write(f.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size())) {
-      return Status::FromErrno(errno, "join " + leaf);
-    }
+    UniqueFd f(open((leaf + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f) return Status::FromErrno(errno, "open " + leaf + "/tasks");
+    fds.push_back(std::move(f));
   }
-  return Status::Ok();
+  return fds;
 }
 
 Status ControllerCgroups::Remove() {

@@ -1,8 +1,11 @@
 // The v1 controller cgroups of one container on a hybrid node (memory, cpu, cpuacct, pids,
 // blkio), beside its cgroup2 tracking cgroup (host/cgroup.h). clone3(CLONE_INTO_CGROUP) only
 // reaches the cgroup2 hierarchy, so the shim writes each new child's pid into these
-// `cgroup.procs` files before the child is released to execve (docs/design.md "Tracking").
-// Blocking writes/rmdirs of cgroupfs entries (microseconds; never waits on a process).
+// `tasks` files as its first step: the shim opens them (OpenTasks) and the child, single-
+// threaded, writes "0" into each (host/spawn.h). A thread moving itself takes no threadgroup
+// lock; a process moved by pid through `cgroup.procs` waits for an RCU grace period (5-15 ms
+// measured, docs/design.md "Tracking").
+// Blocking opens/rmdirs of cgroupfs entries (microseconds; never waits on a process).
 #pragma once
 
 #include <sys/types.h>
@@ -32,8 +35,8 @@ class ControllerCgroups {
   // The parents among them: the owner removes them once empty (RemoveEmptyDirs), since
   // other containers of the pod may share them.
   std::vector<std::string> created_parents() const;
-  // Writes `pid` into every leaf's cgroup.procs.
-  Status Join(pid_t pid) const;
+  // Every leaf's `tasks` file, open for writing (close-on-exec), for a child to join them.
+  Result<std::vector<UniqueFd>> OpenTasks() const;
   // rmdir of the leaves. OK once all are gone; otherwise the first error (EBUSY while a
   // member is still exiting): call again later.
   Status Remove();

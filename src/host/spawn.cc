@@ -117,9 +117,13 @@ struct ChildPlan {
   if (req.mounts) {
     for (const auto& m : *req.mounts) trees.push_back(m.tree.get());
   }
+  size_t n_trees = trees.size();
+  trees.insert(trees.end(), req.v1_tasks_fds.begin(), req.v1_tasks_fds.end());
   if (!KeepOnlyFds({&status_w, &release_r, &devnull, &in, &out, &err, &cgroup_fd, &mnt_ns, &hold_fd}, &trees)) {
     _exit(127);  // cannot even report: the parent sees the status pipe close without 'R'
   }
+  std::vector<int> v1(trees.begin() + static_cast<long>(n_trees), trees.end());
+  trees.resize(n_trees);
   if (!req.hold) release_r = -1;
   sigset_t all;
   sigfillset(&all);
@@ -130,6 +134,13 @@ struct ChildPlan {
   if (setsid() < 0) Fail(status_w, "setsid", "", errno);
   if (req.stdio.terminal && ioctl(in, TIOCSCTTY, 0) != 0) Fail(status_w, "TIOCSCTTY", "", errno);
   if (cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1) Fail(status_w, "join cgroup", "", errno);
+  // v1 controllers (hybrid node): this single thread moves itself ("0" into `tasks`), which
+  // the kernel does without the threadgroup lock and its RCU grace period (docs/design.md
+  // "Tracking"). Every later thread and child is born there.
+  for (int fd : v1) {
+    if (write(fd, "0", 1) != 1) Fail(status_w, "join the v1 controller cgroups", "", errno);
+    close(fd);
+  }
   if (mnt_ns >= 0 && setns(mnt_ns, CLONE_NEWNS) != 0) Fail(status_w, "join mount namespace", "", errno);
   if (req.new_mount_ns) {
     if (unshare(CLONE_NEWNS) != 0) Fail(status_w, "unshare mount namespace", "", errno);

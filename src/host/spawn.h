@@ -46,6 +46,11 @@ struct SpawnRequest {
   int cgroup_dir_fd = -1;
   int cgroup_procs_fd = -1;
   bool no_clone_into_cgroup = false;  // always take the fallback (tests, old kernels)
+  // Hybrid node: the `tasks` files of the container's v1 controller cgroups (not owned). The
+  // child, still single-threaded, writes "0" into each as its first step: the kernel moves
+  // the calling thread without the threadgroup lock, whereas moving a process by pid through
+  // `cgroup.procs` waits for an RCU grace period (5-15 ms; docs/design.md "Tracking").
+  std::vector<int> v1_tasks_fds;
   int join_mnt_ns = -1;      // not owned; setns(CLONE_NEWNS) into it (group or container)
   bool new_mount_ns = false; // then unshare a mount namespace of its own (a slave of the
                              // host's when join_mnt_ns is -1), attach `mounts`, apply `masks`

@@ -481,18 +481,20 @@ Status Lifecycle::SpawnProcess(Container& c, Process& p, bool hold, int mnt_ns,
   req.cgroup_dir_fd = c.cgroup.valid() ? c.cgroup.dir_fd() : -1;
   req.no_clone_into_cgroup = c.cgroup.killed() || !c.cgroup.fresh() ||
                              (config_.ok() && !config_->clone_into_cgroup);
-  // On a hybrid node the v1 controller cgroups are joined from here, before the child may
-  // execve: every process is held until then.
-  req.hold = hold || c.v1.valid();
+  // On a hybrid node the child joins the v1 controller cgroups itself, as its first step.
+  std::vector<UniqueFd> v1_tasks;
+  if (c.v1.valid()) {
+    auto fds = c.v1.OpenTasks();
+    if (!fds.ok()) return fds.status().Wrap("v1 cgroups");
+    v1_tasks = std::move(*fds);
+    for (const auto& f : v1_tasks) req.v1_tasks_fds.push_back(f.get());
+  }
+  req.hold = hold;
   req.placeholder = c.sandbox && p.is_init();
   req.self_exe = opts_.self_exe;
   req.reap = OwnedChild::Reap::kBySigchld;
   auto ch = Spawn(req);
   if (!ch.ok()) return ch.status();
-  if (c.v1.valid()) {
-    if (Status st = c.v1.Join(ch->pid()); !st.ok()) return st.Wrap("v1 cgroups");  // drop kills the child
-    if (!hold) ch->Release();
-  }
   p.release_w = std::move(ch->release_w);
   p.status_r = std::move(ch->status_r);
   p.pid = ch->process.Detach();  // from now on OnChildExit reaps it (the daemon's SIGCHLD)
