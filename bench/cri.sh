@@ -15,6 +15,12 @@
 # through CRI, stops containerd, every shim of this containerd and every marked workload, all
 # by PID, and removes the temp dir.
 #
+# The floor: a third handler `floor` (io.containerd.floor.v1, bench/floor: answers every task RPC
+# at once and runs nothing; a CRI sandbox "runs" until Kill, a pod's containers share its shim)
+# takes part in the latency and parallel phases, alternated with both, so the report gives
+# containerd's own part of a pod start and its own pods/s: the best any shim could reach here
+# (docs/benchmarks.md "The floor shim"). BENCH_CRI_FLOOR=0 leaves it out.
+#
 # Phases (runtimes alternated, so that drift and load changes hit both):
 #   latency   BENCH_CRI_RUNS (20) timed runs per runtime (+ BENCH_CRI_WARMUP (2) untimed) of a
 #             one-container pod `/bin/echo hello`, ABBA order. Per run: `reaperctl run -f`
@@ -45,7 +51,7 @@
 #             containerd-shim-* of this containerd) are read from /proc/<pid>/smaps_rollup.
 #
 # Env: BENCH_CRI_RUNS, BENCH_CRI_WARMUP, BENCH_CRI_PODS, BENCH_CRI_ROUNDS, BENCH_CRI_MEM_ROUNDS,
-#      BENCH_SETTLE, BENCH_LOG_LEVEL (info), BENCH_KEEP=1 (keep the temp dir),
+#      BENCH_SETTLE, BENCH_LOG_LEVEL (info), BENCH_KEEP=1 (keep the temp dir), BENCH_CRI_FLOOR,
 #      REAPER_BIN_DIR (default <repo>/build), REAPERCTL (default
 #      $REAPER_BIN_DIR/tools/reaperctl/reaperctl), BENCH_CRI_PHASES, REAPER_CONTAINERD (default
 #      main: the containerd of tests/peers/versions.env's CONTAINERD_MAIN, with runc's shim of
@@ -88,6 +94,13 @@ export REAPER_CONTAINERD=${REAPER_CONTAINERD:-main}
 source "$REPO/tests/cri/lib.sh"
 E2E_KEEP=${BENCH_KEEP:-0}
 HANDLERS=(reaper-v2 runc)
+# The floor (bench/floor, docs/benchmarks.md "The floor shim"): handler `floor` ->
+# io.containerd.floor.v1, a shim that answers at once and runs nothing, in the latency and
+# parallel phases beside both: containerd's own part of a pod start (BENCH_CRI_FLOOR=0: off).
+FLOOR=${BENCH_CRI_FLOOR:-1}
+SHIM_SRC_FLOOR=$REAPER_BIN_DIR/bench/floor/containerd-shim-floor-v1
+TIMED=("${HANDLERS[@]}") # handlers of the latency and parallel phases
+[[ $FLOOR != 1 ]] || TIMED+=(floor)
 PAUSE_IMAGE=docker.io/library/reaper-bench-pause:latest
 SHIM_SRC_REAPER=$REAPER_BIN_DIR/containerd-shim-reaper-v2
 SHIM_SRC_RUNC=""
@@ -101,6 +114,8 @@ summary() { [[ -z ${BENCH_SUMMARY:-} || -z $2 || $2 == - ]] || printf '%s\t%s\n'
 [[ $EUID -eq 0 ]] || die "must run as root"
 [[ -x $SHIM_SRC_REAPER ]] || die "$SHIM_SRC_REAPER not found: cmake -S . -B build -G Ninja && ninja -C build"
 [[ -x $REAPERCTL_SRC ]] || die "$REAPERCTL_SRC not found (build it, or set REAPERCTL)"
+[[ $FLOOR != 1 || -x $SHIM_SRC_FLOOR ]] ||
+  die "$SHIM_SRC_FLOOR not found (ninja -C build containerd-shim-floor-v1), or BENCH_CRI_FLOOR=0"
 declare -A PKG_OF=([containerd]=containerd [ctr]=containerd [containerd-shim-runc-v2]=containerd
   [runc]=runc [busybox]=busybox-static [free]=procps)
 missing=()
@@ -131,6 +146,14 @@ e2e_write_config() {
   fi
   mkdir -p "$E2E_DIR/bin"
   cp -p "$SHIM_SRC_REAPER" "$SHIM_SRC_RUNC" "$REAPERCTL_SRC" "$E2E_DIR/bin/"
+  if [[ $FLOOR == 1 ]]; then
+    # the floor handler beside reaper-v2's, under the same CRI plugin table
+    local table
+    table=$(sed -n 's/^[[:space:]]*\[\(.*\)\.containerd\.runtimes\.reaper-v2\][[:space:]]*$/\1/p' "$cfg" | head -n 1)
+    [[ -n $table ]] || die "no reaper-v2 runtime handler table in $cfg"
+    printf '\n[%s.containerd.runtimes.floor]\n  runtime_type = "io.containerd.floor.v1"\n' "$table" >>"$cfg"
+    cp -p "$SHIM_SRC_FLOOR" "$E2E_DIR/bin/"
+  fi
   REAPER_BIN_DIR=$E2E_DIR/bin # e2e_snapshot_shim then copies these copies onto themselves
   REAPERCTL=$E2E_DIR/bin/reaperctl
   BIN_INFO="repo at git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') when copied; $SHIM_SRC_REAPER: $(describe "$E2E_DIR/bin/containerd-shim-reaper-v2"); $REAPERCTL_SRC: $(describe "$REAPERCTL")"
@@ -183,7 +206,13 @@ pod_yaml() {
   } >"$file"
 }
 
-short() { [[ $1 == reaper-v2 ]] && echo reaper || echo runc; }
+short() { case $1 in reaper-v2) echo reaper ;; floor) echo floor ;; *) echo runc ;; esac; }
+# order <i>: the timed handlers, reversed on even i (ABBA: drift and load hit each alike)
+order_of() {
+  local k
+  ORDER=("${TIMED[@]}")
+  ((${1} % 2)) || for ((k = 0; k < ${#TIMED[@]}; k++)); do ORDER[k]=${TIMED[${#TIMED[@]} - 1 - k]}; done
+}
 
 # inspect_pod <pod>: "pod_created_ns n_containers n_exit0 max_finished_ns states pids"
 inspect_pod() {
@@ -232,7 +261,9 @@ latency_run() { # <handler> <pod> <record: 0|1> [key in LAT, default the handler
   rctl -q rm -f "$pod" >>"$err" 2>&1 || { record_failure "$h" "reaperctl rm $pod failed" "$err"; }
   t3=$EPOCHREALTIME
   t0=${t0//[.,]/} t1=${t1//[.,]/} t2=${t2//[.,]/} t3=${t3//[.,]/}
-  if ((rc != 0)) || [[ ${n:-0} != 1 || ${ok:-0} != 1 ]] || ! grep -qx hello "$E2E_DIR/logs/$pod.out"; then
+  # (the floor runs nothing: no "hello")
+  if ((rc != 0)) || [[ ${n:-0} != 1 || ${ok:-0} != 1 ]] ||
+    { [[ $h != floor ]] && ! grep -qx hello "$E2E_DIR/logs/$pod.out"; }; then
     record_failure "$h" "latency pod $pod: reaperctl run exit $rc, containers '${n:-?}', exited 0: '${ok:-?}'" "$err"
     return 0
   fi
@@ -251,11 +282,11 @@ measure_latency() {
   local i h order
   blog "latency: $WARMUP warm-up + $RUNS measured echo pods per runtime, ABBA"
   for ((i = 1; i <= WARMUP; i++)); do
-    for h in "${HANDLERS[@]}"; do latency_run "$h" "b-$E2E_RUNID-warm-$(short "$h")-$i" 0; done
+    for h in "${TIMED[@]}"; do latency_run "$h" "b-$E2E_RUNID-warm-$(short "$h")-$i" 0; done
   done
   for ((i = 1; i <= RUNS; i++)); do
-    if ((i % 2)); then order=(reaper-v2 runc); else order=(runc reaper-v2); fi
-    for h in "${order[@]}"; do latency_run "$h" "b-$E2E_RUNID-lat-$(short "$h")-$i" 1; done
+    order_of "$i"
+    for h in "${ORDER[@]}"; do latency_run "$h" "b-$E2E_RUNID-lat-$(short "$h")-$i" 1; done
     ((i % 5)) || blog "latency: $i/$RUNS"
   done
   wait_no_shims
@@ -353,8 +384,8 @@ measure_parallel() {
   local r h order
   blog "parallel: $ROUNDS rounds of $NPODS echo pods per runtime"
   for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2)); then order=(reaper-v2 runc); else order=(runc reaper-v2); fi
-    for h in "${order[@]}"; do parallel_round "$h" "$r"; done
+    order_of "$r"
+    for h in "${ORDER[@]}"; do parallel_round "$h" "$r"; done
   done
 }
 
@@ -471,7 +502,7 @@ EOF
   if phase latency; then
     declare -A S=()
     for m in rps_exit launch_exit created_exit rps_call run rm runrm; do
-      for h in "${HANDLERS[@]}"; do
+      for h in "${TIMED[@]}"; do
         read -r "S[$h,$m,n]" "S[$h,$m,p10]" "S[$h,$m,p50]" "S[$h,$m,p90]" "S[$h,$m,min]" "S[$h,$m,max]" \
           < <(printf '%s' "${LAT[$h,$m]:-}" | stats)
       done
@@ -497,11 +528,21 @@ EOF
     summary cri_start_reaper "$(ms "${S[reaper-v2,rps_exit,p50]}")"
     summary cri_start_runc "$(ms "${S[runc,rps_exit,p50]}")"
     summary cri_start_n "${S[reaper-v2,rps_exit,n]}/$RUNS ${S[runc,rps_exit,n]}/$RUNS"
+    if [[ $FLOOR == 1 ]]; then
+      printf '| floor shim: RunPodSandbox → container exit, median (ms): containerd'"'"'s own part | floor: %s | %s | floor/runc %s (the lowest reachable ratio) |\n' \
+        "$(ms "${S[floor,rps_exit,p50]}")" "$(ms "${S[runc,rps_exit,p50]}")" "$(ratio "${S[floor,rps_exit,p50]}" "${S[runc,rps_exit,p50]}")"
+      local sr sc
+      sr=$(awk -v a="${S[reaper-v2,rps_exit,p50]}" -v f="${S[floor,rps_exit,p50]}" 'BEGIN { print (a == "-" || f == "-") ? "-" : a - f }')
+      sc=$(awk -v a="${S[runc,rps_exit,p50]}" -v f="${S[floor,rps_exit,p50]}" 'BEGIN { print (a == "-" || f == "-") ? "-" : a - f }')
+      printf '| shim'"'"'s part of a pod start: median − floor median (ms) | %s | %s | %s |\n' "$(ms "$sr")" "$(ms "$sc")" "$(ratio "$sr" "$sc")"
+      printf '| floor latency samples | %s/%s | | |\n' "${S[floor,rps_exit,n]}" "$RUNS"
+      summary cri_start_floor "$(ms "${S[floor,rps_exit,p50]}")"
+    fi
   fi
   if phase parallel; then
     declare -A Q=()
     for m in exit started rm; do
-      for h in "${HANDLERS[@]}"; do
+      for h in "${TIMED[@]}"; do
         read -r "Q[$h,$m,n]" "Q[$h,$m,p10]" "Q[$h,$m,p50]" "Q[$h,$m,p90]" "Q[$h,$m,min]" "Q[$h,$m,max]" \
           < <(printf '%s' "${PAR[$h,$m]:-}" | stats)
       done
@@ -523,6 +564,12 @@ EOF
     summary cri_pods "$NPODS"
     summary cri_pps_reaper "$(pps "${Q[reaper-v2,exit,p50]}")"
     summary cri_pps_runc "$(pps "${Q[runc,exit,p50]}")"
+    if [[ $FLOOR == 1 ]]; then
+      printf '| floor shim: %s pods in parallel, pods per second (median of %s/%s rounds): containerd'"'"'s own rate | floor: %s | %s | floor/runc %s× (the highest reachable) |\n' \
+        "$NPODS" "${Q[floor,exit,n]}" "$ROUNDS" "$(pps "${Q[floor,exit,p50]}")" "$(pps "${Q[runc,exit,p50]}")" \
+        "$(ratio "$(pps "${Q[floor,exit,p50]}")" "$(pps "${Q[runc,exit,p50]}")")"
+      summary cri_pps_floor "$(pps "${Q[floor,exit,p50]}")"
+    fi
   fi
   if phase memory; then
     declare -A M=()

@@ -14,8 +14,15 @@
 //   serve   (the forked child) every Task RPC answered at once from a small table: Create
 //           returns the shim's own pid as the task's pid, Start "runs" the task, which exits 0
 //           at that instant, Wait returns that exit (held only while the task is not started),
-//           Kill is a no-op. No events are published: `ctr run --rm` needs none (the exit
-//           reaches it through Wait). Shutdown with no task left unlinks the socket and exits.
+//           Kill is a no-op. No events are published: `ctr run --rm` and the CRI plugin need
+//           none (the exit reaches them through Wait). Shutdown with no task left unlinks the
+//           socket and exits.
+//   CRI     so that bench/cri.sh can measure containerd's own floor of a pod start too: a CRI
+//           sandbox (annotation io.kubernetes.cri.container-type=sandbox) keeps "running"
+//           after Start until Kill (the pod must stay ready while its containers run), and the
+//           containers of a pod share their sandbox's floor shim, as the real shims group them
+//           (`start` derives the socket from io.kubernetes.cri.sandbox-id, as Reaper does, and
+//           answers with the live shim's address).
 //
 // Why the shim's own pid is a safe task pid: containerd may read /proc/<pid> of a task or, on
 // some paths, signal it. The shim's pid is alive exactly as long as something can ask about
@@ -24,6 +31,7 @@
 // signal a task, never sends a signal at all.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +46,7 @@
 #include "base/files.h"
 #include "base/reactor.h"
 #include "base/unique_fd.h"
+#include "host/oci_spec.h"
 #include "introspection.pb.h"
 #include "shim/bootstrap.h"
 #include "shim/bootstrap_wire.h"
@@ -95,7 +104,8 @@ class Floor {
     server_.Register(kService, "Stats", [](const std::string&, Responder r) {
       r.Reply(Status(Code::kNotFound, "floor: no stats"));
     });
-    for (const char* m : {"Kill", "Exec", "CloseIO", "ResizePty", "Update", "Pause", "Resume"}) {
+    on("Kill", &Floor::Kill);
+    for (const char* m : {"Exec", "CloseIO", "ResizePty", "Update", "Pause", "Resume"}) {
       server_.Register(kService, m, [](const std::string&, Responder r) { r.Reply(Status::Ok(), {}); });
     }
     server_.Register(kService, "Checkpoint", [](const std::string&, Responder r) {
@@ -107,7 +117,9 @@ class Floor {
  private:
   struct Task {
     task::CreateTaskRequest req;  // id, bundle, stdio paths, as received (State returns them)
+    bool sandbox = false;         // a CRI sandbox: runs from Start until Kill
     bool started = false;
+    bool exited = false;
     reaper::wkt::Timestamp exited_at;
     std::vector<Responder> waiters;  // Wait before Start
   };
@@ -142,6 +154,8 @@ class Floor {
     if (!Parse(req, p, r)) return;
     if (tasks_.count(req.id())) return r.Reply(Status(Code::kAlreadyExists, "task " + req.id() + ": already exists"));
     std::string id = req.id();
+    auto spec = reaper::LoadSpec(req.bundle());
+    tasks_[id].sandbox = spec.ok() && reaper::IsSandbox(*spec);
     tasks_[id].req = std::move(req);
     task::CreateTaskResponse resp;
     resp.set_pid(Pid());
@@ -154,19 +168,34 @@ class Floor {
     if (!t) return;
     if (!req.exec_id().empty()) return r.Reply(Status(Code::kNotFound, "exec " + req.exec_id() + ": not found"));
     t->started = true;
-    Now(&t->exited_at);
     task::StartResponse resp;
     resp.set_pid(Pid());
     ReplyMsg(r, resp);
-    for (Responder& w : t->waiters) ReplyWait(w, *t);
-    t->waiters.clear();
+    if (!t->sandbox) Exit(*t);
+  }
+
+  // The task's exit, now: every Wait is answered.
+  void Exit(Task& t) {
+    if (t.exited) return;
+    t.exited = true;
+    Now(&t.exited_at);
+    for (Responder& w : t.waiters) ReplyWait(w, t);
+    t.waiters.clear();
+  }
+
+  void Kill(const std::string& p, Responder r) {
+    task::KillRequest req;
+    Task* t = ParseAndFind(req, p, r);
+    if (!t) return;
+    r.Reply(Status::Ok(), {});
+    if (t->started && req.exec_id().empty()) Exit(*t);  // only a running sandbox notices
   }
 
   void Wait(const std::string& p, Responder r) {
     task::WaitRequest req;
     Task* t = ParseAndFind(req, p, r);
     if (!t) return;
-    if (t->started) return ReplyWait(r, *t);
+    if (t->exited) return ReplyWait(r, *t);
     t->waiters.push_back(std::move(r));
   }
 
@@ -178,12 +207,12 @@ class Floor {
     resp.set_id(t->req.id());
     resp.set_bundle(t->req.bundle());
     resp.set_pid(Pid());
-    resp.set_status(t->started ? task::STOPPED : task::CREATED);
+    resp.set_status(t->exited ? task::STOPPED : t->started ? task::RUNNING : task::CREATED);
     resp.set_stdin(t->req.stdin());
     resp.set_stdout(t->req.stdout());
     resp.set_stderr(t->req.stderr());
     resp.set_terminal(t->req.terminal());
-    if (t->started) {
+    if (t->exited) {
       resp.set_exit_status(0);
       *resp.mutable_exited_at() = t->exited_at;
     }
@@ -194,7 +223,7 @@ class Floor {
     task::DeleteRequest req;
     Task* t = ParseAndFind(req, p, r);
     if (!t) return;
-    if (!t->started) Now(&t->exited_at);
+    if (!t->exited) Now(&t->exited_at);
     task::DeleteResponse resp;
     resp.set_pid(Pid());
     resp.set_exit_status(0);
@@ -248,12 +277,19 @@ void OnTerm(int) {
   _exit(0);
 }
 
-// One task per shim, so a taken name is a dead floor shim's socket: replaced.
-reaper::Result<UniqueFd> Listen(const std::string& path) {
-  auto fd = reaper::ListenUnix(path);
-  if (fd.ok() || fd.status().sys_errno() != EADDRINUSE) return fd;
-  unlink(path.c_str());
-  return reaper::ListenUnix(path);
+// A live shim accepts on `path` (a connect that is refused or finds no socket: none).
+bool CanConnect(const std::string& path) {
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+  return fd && connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+}
+
+// The bundle: containerd runs `start` in it.
+std::string Cwd() {
+  char buf[4096];
+  return getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
 }
 
 int FloorStart(const reaper::ShimArgs& a) {
@@ -266,10 +302,20 @@ int FloorStart(const reaper::ShimArgs& a) {
     dir = *valid;
   }
   if (Status st = reaper::MkdirAll(dir, 0700); !st.ok()) return Fail(st.message());
-  // No grouping: one shim per task, so the group is the task id.
-  std::string address = reaper::SocketAddress(a.address, a.ns, a.id, dir);
+  // The containers of a CRI pod share their sandbox's shim (the group key, as Reaper's).
+  std::string group = a.id;
+  if (auto spec = reaper::LoadSpec(Cwd()); spec.ok()) group = reaper::GroupKey(spec->annotations, a.id);
+  std::string address = reaper::SocketAddress(a.address, a.ns, group, dir);
   std::string path = reaper::SocketPath(address);
-  auto listener = Listen(path);
+  auto listener = reaper::ListenUnix(path);
+  if (!listener.ok() && listener.status().sys_errno() == EADDRINUSE) {
+    if (CanConnect(path)) {  // the pod's floor shim is alive
+      fputs(address.c_str(), stdout);
+      return 0;
+    }
+    unlink(path.c_str());  // a dead floor shim's socket
+    listener = reaper::ListenUnix(path);
+  }
   if (!listener.ok()) return Fail(listener.status().message());
   UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return Fail(std::string("open /dev/null: ") + strerror(errno));
