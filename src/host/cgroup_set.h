@@ -1,8 +1,8 @@
 // The v1 controller cgroups of one container on a hybrid node (memory, cpu, cpuacct, pids,
 // blkio), beside its cgroup2 tracking cgroup (host/cgroup.h). clone3(CLONE_INTO_CGROUP) only
-// reaches the cgroup2 hierarchy, so the shim writes each new child's pid into these
-// `tasks` files as its first step: the shim opens them (OpenTasks) and the child, single-
-// threaded, writes "0" into each (host/spawn.h). A thread moving itself takes no threadgroup
+// reaches the cgroup2 hierarchy, so each new child joins these itself through their `tasks`
+// files as its first step: the shim opens them (OpenTasks) and the child, single-threaded,
+// writes "0" into each (host/spawn.h). A thread moving itself takes no threadgroup
 // lock; a process moved by pid through `cgroup.procs` waits for an RCU grace period (5-15 ms
 // measured, docs/design.md "Tracking").
 // Blocking opens/rmdirs of cgroupfs entries (microseconds; never waits on a process).
