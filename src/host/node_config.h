@@ -46,7 +46,7 @@ struct NodeConfig {
   bool enforce_resources = false;
   // Children are born in their cgroup with clone3(CLONE_INTO_CGROUP) where the kernel takes
   // it. false: always fork, and the child moves itself into its cgroup as its first step (the
-  // migration costs 5-15 ms per start, docs/design.md "Children born in their cgroup"). An
+  // migration costs 5-15 ms per start, docs/design.md "Tracking"). An
   // escape hatch for kernels whose clone3 misbehaves, and the "before" of bench/timeline.sh.
   bool clone_into_cgroup = true;
 };
