@@ -31,7 +31,6 @@
 // signal a task, never sends a signal at all.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -277,21 +276,6 @@ void OnTerm(int) {
   _exit(0);
 }
 
-// A live shim accepts on `path` (a connect that is refused or finds no socket: none).
-bool CanConnect(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-  return fd && connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-}
-
-// The bundle: containerd runs `start` in it.
-std::string Cwd() {
-  char buf[4096];
-  return getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
-}
-
 int FloorStart(const reaper::ShimArgs& a) {
   if (a.id.empty() || a.ns.empty() || a.address.empty()) return Fail("-id, -namespace and -address are required");
   reaper::StartInput in = reaper::ClassifyStartInput(reaper::ReadStdin(STDIN_FILENO), a.id, a.ns);
@@ -304,12 +288,12 @@ int FloorStart(const reaper::ShimArgs& a) {
   if (Status st = reaper::MkdirAll(dir, 0700); !st.ok()) return Fail(st.message());
   // The containers of a CRI pod share their sandbox's shim (the group key, as Reaper's).
   std::string group = a.id;
-  if (auto spec = reaper::LoadSpec(Cwd()); spec.ok()) group = reaper::GroupKey(spec->annotations, a.id);
+  if (auto spec = reaper::LoadSpec(reaper::Cwd()); spec.ok()) group = reaper::GroupKey(spec->annotations, a.id);
   std::string address = reaper::SocketAddress(a.address, a.ns, group, dir);
   std::string path = reaper::SocketPath(address);
   auto listener = reaper::ListenUnix(path);
   if (!listener.ok() && listener.status().sys_errno() == EADDRINUSE) {
-    if (CanConnect(path)) {  // the pod's floor shim is alive
+    if (reaper::CanConnect(path)) {  // the pod's floor shim is alive
       fputs(address.c_str(), stdout);
       return 0;
     }

@@ -44,22 +44,6 @@ int Fail(const std::string& msg) {
   return 1;
 }
 
-std::string Cwd() {
-  char buf[PATH_MAX];
-  return getcwd(buf, sizeof buf) ? buf : ".";
-}
-
-// True if something accepts on the socket `path`. Non-blocking: a listener whose backlog is
-// full (EAGAIN) is alive too, and a stuck daemon never stalls `start` or `delete`.
-bool CanConnect(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (!fd || path.size() >= sizeof sa.sun_path) return false;
-  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  return connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 || errno == EAGAIN;
-}
-
 // The name, in the bundle, of the file that records which socket directory `start` used,
 // so `delete` finds the socket whatever containerd's socket_dir (docs/protocol.md §2.4.3).
 constexpr const char* kSocketDirRecord = "reaper-socket-dir";
@@ -197,6 +181,20 @@ void RemoveDeadSocket(const std::string& bundle) {
 }
 
 }  // namespace
+
+std::string Cwd() {
+  char buf[PATH_MAX];
+  return getcwd(buf, sizeof buf) ? buf : ".";
+}
+
+bool CanConnect(const std::string& path) {
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (!fd || path.size() >= sizeof sa.sun_path) return false;
+  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  return connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 || errno == EAGAIN;  // EAGAIN: backlog full
+}
 
 Result<UniqueFd> ListenUnix(const std::string& path) {
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -25,5 +25,10 @@ int RunInfo();
 // A listening unix socket at `path` (a path socket, never abstract), mode 0600. The error of a
 // taken name carries EADDRINUSE (Status::sys_errno) and leaves the name alone.
 Result<UniqueFd> ListenUnix(const std::string& path);
+// True if something accepts on the socket `path`. Non-blocking: a listener whose backlog is
+// full is alive too, and a stuck daemon never stalls the caller.
+bool CanConnect(const std::string& path);
+// The current directory (the bundle, for `start` and `delete`), or "." if it cannot be read.
+std::string Cwd();
 
 }  // namespace reaper
